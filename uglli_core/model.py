@@ -1,0 +1,159 @@
+"""The UGLLI network: stacked hourglasses, a ReLU mean estimator on every heatmap and
+one Cholesky Estimator Network (CEN) shared by all hourglasses."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+MEAN_ESTIMATORS = ("relu", "softargmax", "tau_softargmax")
+
+
+@dataclass
+class ModelConfig:
+    n_landmarks: int = 68
+    n_stacks: int = 2
+    channels: int = 128
+    input_size: int = 128          # crop side in pixels
+    heatmap_size: int = 32         # input_size / 4
+    hourglass_depth: int = 3       # 32 → 4×4 bottleneck, as the paper's 128×4×4 CEN input
+    mean_estimator: str = "relu"   # the paper's choice; the others are for its ablation
+    temperature: float = 1.0       # for tau_softargmax
+    diag_floor: float = 0.05       # added to ELU + 1 on L's diagonal (crop pixels)
+    heatmap_bias: float = 0.1      # positive initial bias so the ReLU is not dead at start
+
+    def __post_init__(self):
+        if self.mean_estimator not in MEAN_ESTIMATORS:
+            raise ValueError(f"mean_estimator must be one of {MEAN_ESTIMATORS}")
+        if self.input_size % self.heatmap_size or self.input_size // self.heatmap_size not in (2, 4):
+            raise ValueError("input_size must be 2 or 4 times heatmap_size")
+        if self.heatmap_size % (2 ** self.hourglass_depth):
+            raise ValueError("heatmap_size must be divisible by 2 ** hourglass_depth")
+
+
+class Residual(nn.Module):
+    """Pre-activation bottleneck block (BN-ReLU-conv), as in stacked hourglasses."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        mid = c_out // 2
+        self.body = nn.Sequential(
+            nn.BatchNorm2d(c_in), nn.ReLU(inplace=True), nn.Conv2d(c_in, mid, 1),
+            nn.BatchNorm2d(mid), nn.ReLU(inplace=True), nn.Conv2d(mid, mid, 3, padding=1),
+            nn.BatchNorm2d(mid), nn.ReLU(inplace=True), nn.Conv2d(mid, c_out, 1),
+        )
+        self.skip = nn.Identity() if c_in == c_out else nn.Conv2d(c_in, c_out, 1)
+
+    def forward(self, x):
+        return self.skip(x) + self.body(x)
+
+
+class Hourglass(nn.Module):
+    """Recursive U-shaped block; returns the output and its bottleneck features."""
+
+    def __init__(self, depth: int, channels: int):
+        super().__init__()
+        self.skip = Residual(channels, channels)
+        self.down = Residual(channels, channels)
+        self.inner = Hourglass(depth - 1, channels) if depth > 1 else Residual(channels, channels)
+        self.up = Residual(channels, channels)
+
+    def forward(self, x):
+        low = self.down(F.max_pool2d(x, 2))
+        if isinstance(self.inner, Hourglass):
+            low, bottleneck = self.inner(low)
+        else:
+            low = bottleneck = self.inner(low)
+        low = self.up(low)
+        return self.skip(x) + F.interpolate(low, scale_factor=2, mode="nearest"), bottleneck
+
+
+class UGLLINet(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        c, k = config.channels, config.n_landmarks
+        # Downsample to the heatmap resolution before the wide layers: most of the
+        # network's cost is per pixel, and inference speed on CPU matters here.
+        stem_stride = config.input_size // config.heatmap_size  # 4 (or 2)
+        stem = [nn.Conv2d(3, c // 2, 7, stride=2, padding=3), nn.BatchNorm2d(c // 2), nn.ReLU(inplace=True)]
+        if stem_stride == 4:
+            stem.append(nn.MaxPool2d(2))
+        stem += [Residual(c // 2, c), Residual(c, c)]
+        self.stem = nn.Sequential(*stem)
+        self.hourglasses = nn.ModuleList(Hourglass(config.hourglass_depth, c) for _ in range(config.n_stacks))
+        self.features = nn.ModuleList(
+            nn.Sequential(Residual(c, c), nn.Conv2d(c, c, 1), nn.BatchNorm2d(c), nn.ReLU(inplace=True))
+            for _ in range(config.n_stacks))
+        self.heads = nn.ModuleList(nn.Conv2d(c, k, 1) for _ in range(config.n_stacks))
+        self.merge_features = nn.ModuleList(nn.Conv2d(c, c, 1) for _ in range(config.n_stacks - 1))
+        self.merge_heatmaps = nn.ModuleList(nn.Conv2d(k, c, 1) for _ in range(config.n_stacks - 1))
+        bottleneck = config.heatmap_size // 2 ** config.hourglass_depth
+        self.cen = nn.Linear(c * bottleneck * bottleneck, 3 * k)  # shared by all hourglasses
+        for head in self.heads:
+            nn.init.constant_(head.bias, config.heatmap_bias)
+        nn.init.normal_(self.cen.weight, std=1e-3)
+        nn.init.zeros_(self.cen.bias)
+        # Heatmap cell centres in crop pixels.
+        step = config.input_size / config.heatmap_size
+        grid = (torch.arange(config.heatmap_size, dtype=torch.float32) + 0.5) * step - 0.5
+        self.register_buffer("grid", grid, persistent=False)
+
+    def forward(self, images: torch.Tensor, detach_cen: bool = False):
+        """images (B, 3, S, S) in [0, 1] → list over hourglasses of dicts with
+        ``heatmaps`` (B, 68, H, H), ``means`` (B, 68, 2) and ``chol`` (B, 68, 2, 2),
+        means and Cholesky factors in crop pixels."""
+        x = self.stem(normalise(images))
+        outputs = []
+        for i, hourglass in enumerate(self.hourglasses):
+            y, bottleneck = hourglass(x)
+            y = self.features[i](y)
+            heatmaps = self.heads[i](y)                       # (B, 68, H, H)
+            cen_in = bottleneck.flatten(1)                    # (B, C·b·b)
+            if detach_cen:
+                cen_in = cen_in.detach()
+            outputs.append({
+                "heatmaps": heatmaps,
+                "means": self.spatial_mean(heatmaps),         # (B, 68, 2)
+                "chol": self.cholesky(self.cen(cen_in)),     # (B, 68, 2, 2)
+            })
+            if i < len(self.hourglasses) - 1:
+                x = x + self.merge_features[i](y) + self.merge_heatmaps[i](heatmaps)
+        return outputs
+
+    def spatial_mean(self, heatmaps: torch.Tensor) -> torch.Tensor:
+        """(B, K, H, W) → (B, K, 2) weighted spatial mean in crop pixels."""
+        flat = heatmaps.flatten(2)                                  # (B, K, H·W)
+        if self.config.mean_estimator == "relu":
+            weights = F.relu(flat)
+        elif self.config.mean_estimator == "softargmax":
+            weights = F.softmax(flat, dim=-1)
+        else:
+            weights = F.softmax(flat / self.config.temperature, dim=-1)
+        weights = weights.view_as(heatmaps)
+        wx, wy = weights.sum(dim=2), weights.sum(dim=3)             # (B, K, W), (B, K, H)
+        total = wx.sum(-1)                                          # (B, K)
+        # A heatmap with no positive value gives the crop centre, not 0/0.
+        eps, centre = 1e-6, (self.config.input_size - 1) / 2.0
+        mx = ((wx * self.grid).sum(-1) + eps * centre) / (total + eps)
+        my = ((wy * self.grid).sum(-1) + eps * centre) / (total + eps)
+        return torch.stack([mx, my], dim=-1)
+
+    def cholesky(self, raw: torch.Tensor) -> torch.Tensor:
+        """(B, 3K) CEN output → (B, K, 2, 2) lower-triangular L with positive diagonal."""
+        a, b, c = raw.view(raw.shape[0], -1, 3).unbind(-1)          # (B, K) each
+        floor = self.config.diag_floor
+        l11, l22 = F.elu(a) + 1.0 + floor, F.elu(c) + 1.0 + floor
+        zero = torch.zeros_like(b)
+        return torch.stack([torch.stack([l11, zero], -1), torch.stack([b, l22], -1)], -2)
+
+
+def covariance(chol: torch.Tensor) -> torch.Tensor:
+    """(…, 2, 2) L → Σ = L Lᵀ."""
+    return chol @ chol.transpose(-1, -2)
+
+
+def normalise(images: torch.Tensor) -> torch.Tensor:
+    return (images - 0.5) / 0.25

@@ -1,0 +1,88 @@
+"""Inference: load a model once, predict landmarks and covariances for many faces."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+import torch
+
+from .checkpoint import build_model, describe, load_checkpoint
+from .geometry import Box, crop_transform, transform_covariances, transform_points, warp
+from .metrics import point_uncertainty
+from .model import covariance
+from .train import pick_device
+
+
+@dataclass
+class FacePrediction:
+    """One face, everything in original-image pixels."""
+    box: Box
+    landmarks: np.ndarray            # (68, 2)
+    covariances: np.ndarray          # (68, 2, 2)
+
+    @property
+    def box_size(self) -> float:
+        x0, y0, x1, y1 = self.box
+        return float(np.sqrt(max(x1 - x0, 1e-6) * max(y1 - y0, 1e-6)))
+
+    @property
+    def point_uncertainty(self) -> np.ndarray:
+        """(68,) |Σ|^(1/4) in percent of the box size √(w·h), like NME_box."""
+        return 100 * point_uncertainty(self.covariances) / self.box_size
+
+    @property
+    def uncertainty(self) -> float:
+        """The face's score: mean point uncertainty, percent of the box size."""
+        return float(self.point_uncertainty.mean())
+
+
+class LandmarkPredictor:
+    """A loaded model. ``predict`` takes RGB images and face boxes in image pixels."""
+
+    def __init__(self, checkpoint: dict, device: str | None = None):
+        self.device = pick_device(device)
+        self.info = describe(checkpoint)
+        self.model = build_model(checkpoint).to(self.device)
+        self.input_size = self.model.config.input_size
+        if self.device.type == "cpu":  # measured: about 1.7× faster convolutions on CPU
+            self.model = self.model.to(memory_format=torch.channels_last)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, device: str | None = None) -> "LandmarkPredictor":
+        """The model file at ``path``, or the bundled model when None."""
+        return cls(load_checkpoint(path), device)
+
+    def predict(self, image: np.ndarray, boxes: Iterable[Box], batch_size: int = 32) -> list[FacePrediction]:
+        return self.predict_faces(((image, box) for box in boxes), batch_size)
+
+    def predict_faces(self, faces: Iterable[tuple[np.ndarray, Box]], batch_size: int = 32) -> list[FacePrediction]:
+        """(image (H, W, 3) uint8 RGB, box) pairs → predictions, in order."""
+        results, batch = [], []
+        for image, box in faces:
+            batch.append((image, tuple(float(v) for v in box)))
+            if len(batch) == batch_size:
+                results += self._predict_batch(batch)
+                batch = []
+        if batch:
+            results += self._predict_batch(batch)
+        return results
+
+    @torch.inference_mode()
+    def _predict_batch(self, faces: list[tuple[np.ndarray, Box]]) -> list[FacePrediction]:
+        size = self.input_size
+        matrices = [crop_transform(box, size) for _, box in faces]
+        crops = np.stack([warp(image, m, size) for (image, _), m in zip(faces, matrices)])  # (B, S, S, 3)
+        images = torch.from_numpy(crops).to(self.device).permute(0, 3, 1, 2).float() / 255.0
+        if self.device.type == "cpu":
+            images = images.contiguous(memory_format=torch.channels_last)
+        last = self.model(images)[-1]
+        means = last["means"].double().cpu().numpy()                    # (B, 68, 2) crop px
+        covs = covariance(last["chol"].double()).cpu().numpy()          # (B, 68, 2, 2) crop px²
+        predictions = []
+        for (_, box), m, mean, cov in zip(faces, matrices, means, covs):
+            back = np.linalg.inv(m)                                     # crop → image
+            predictions.append(FacePrediction(box, transform_points(back, mean),
+                                              transform_covariances(back, cov)))
+        return predictions

@@ -1,0 +1,90 @@
+"""Read and write 300-W ``.pts`` landmark files (68 points, image pixels)."""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+N_LANDMARKS = 68
+
+
+class PtsError(ValueError):
+    """A ``.pts`` file that cannot be read as 68 finite points."""
+
+
+def parse_pts(text: str, source: str = "<string>") -> np.ndarray:
+    """Parse the text of a 300-W ``.pts`` file into a (68, 2) float64 array."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    try:
+        start = lines.index("{")
+    except ValueError:
+        raise PtsError(f"{source}: no opening '{{' line") from None
+    if "}" not in lines[start + 1:]:
+        raise PtsError(f"{source}: no closing '}}' line")
+    end = lines.index("}", start + 1)
+    declared = None
+    for ln in lines[:start]:
+        key, _, value = ln.partition(":")
+        if key.strip() == "n_points":
+            try:
+                declared = int(value)
+            except ValueError:
+                raise PtsError(f"{source}: n_points is not a number: {value.strip()!r}") from None
+    rows = lines[start + 1:end]
+    points = []
+    for number, row in enumerate(rows, 1):
+        parts = row.replace(",", " ").split()
+        if len(parts) != 2:
+            raise PtsError(f"{source}: point {number} is not 'x y': {row!r}")
+        try:
+            x, y = float(parts[0]), float(parts[1])
+        except ValueError:
+            raise PtsError(f"{source}: point {number} is not numeric: {row!r}") from None
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise PtsError(f"{source}: point {number} is not finite: {row!r}")
+        points.append((x, y))
+    if declared is not None and declared != len(points):
+        raise PtsError(f"{source}: header says {declared} points, file has {len(points)}")
+    if len(points) != N_LANDMARKS:
+        raise PtsError(f"{source}: {len(points)} points, expected {N_LANDMARKS}")
+    return np.asarray(points, dtype=np.float64)
+
+
+def read_pts(path: str | os.PathLike) -> np.ndarray:
+    """Read a ``.pts`` file; raises :class:`PtsError` with the reason when it is malformed."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise PtsError(f"{path}: not a text file") from None
+    except OSError as exc:
+        raise PtsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return parse_pts(text, str(path))
+
+
+def format_pts(points: np.ndarray) -> str:
+    points = np.asarray(points, dtype=np.float64)
+    if points.shape != (N_LANDMARKS, 2) or not np.isfinite(points).all():
+        raise PtsError(f"expected {N_LANDMARKS} finite points, got array of shape {points.shape}")
+    body = "\n".join(f"{x:.3f} {y:.3f}" for x, y in points)
+    return f"version: 1\nn_points: {N_LANDMARKS}\n{{\n{body}\n}}\n"
+
+
+def write_pts(path: str | os.PathLike, points: np.ndarray) -> None:
+    """Write atomically: a crash mid-save leaves either the old file or the new one."""
+    atomic_write_text(Path(path), format_pts(points))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

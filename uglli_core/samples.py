@@ -1,0 +1,127 @@
+"""Training samples: face records cut into cached patches, augmented into network crops."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .data import FaceRecord
+from .geometry import CROP_CONTEXT, MIRROR_68, crop_transform, similarity_about, transform_points, warp
+from .images import load_image
+
+# A cached patch spans this many crops' widths, so rotation, zoom-out and shifts of
+# the augmentation stay inside real pixels.
+PATCH_MARGIN = 1.6
+
+
+@dataclass
+class AugmentConfig:
+    scale: float = 0.2          # zoom factor drawn from 1 ± scale
+    rotation: float = 25.0      # degrees, uniform ±
+    shift: float = 0.06         # fraction of the crop side, uniform ± in x and y
+    flip: float = 0.5           # probability of a left-right mirror
+    colour: float = 0.3         # brightness, contrast, saturation jitter amplitude
+    grey: float = 0.1           # probability of a grey-scale image
+    occlusion: float = 0.3      # probability of one random occluding rectangle
+    box_jitter: float = 0.05    # per edge, for boxes made from the landmarks (as the paper)
+
+
+@dataclass
+class FacePatch:
+    pixels: np.ndarray          # (P, P, 3) uint8
+    box: tuple                  # face box in patch pixels
+    points: np.ndarray          # (68, 2) patch pixels
+    box_from_landmarks: bool
+
+
+def cut_patch(record: FaceRecord, input_size: int, image: np.ndarray | None = None) -> FacePatch:
+    """The region around the face at the crop's resolution, with its box and points."""
+    if record.points is None:
+        raise ValueError(f"{record.key}: training needs ground-truth points")
+    image = load_image(record.image_path) if image is None else image
+    size = int(round(input_size * PATCH_MARGIN))
+    matrix = crop_transform(record.box, size, CROP_CONTEXT * PATCH_MARGIN)
+    corners = transform_points(matrix, np.array(record.box, float).reshape(2, 2))
+    return FacePatch(warp(image, matrix, size), tuple(corners.ravel()),
+                     transform_points(matrix, record.points), record.box_from_landmarks)
+
+
+class FaceCrops(Dataset):
+    """Network crops of cached patches; augmented when ``augment`` is given.
+
+    Items: ``image`` (3, S, S) float32 in [0, 1], ``points`` (68, 2) crop pixels.
+    """
+
+    def __init__(self, patches: list[FacePatch], input_size: int, augment: AugmentConfig | None = None,
+                 seed: int = 0):
+        self.patches, self.input_size, self.augment = patches, input_size, augment
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self):
+        return len(self.patches)
+
+    def __getitem__(self, index: int):
+        patch = self.patches[index]
+        size = self.input_size
+        if self.augment is None:
+            matrix = crop_transform(patch.box, size)
+            crop, points = warp(patch.pixels, matrix, size), transform_points(matrix, patch.points)
+        else:
+            rng = np.random.default_rng((self.seed, self.epoch, index))
+            crop, points = self._augmented(patch, rng)
+        image = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1).float() / 255.0
+        return {"image": image, "points": torch.from_numpy(points.astype(np.float32))}
+
+    def _augmented(self, patch: FacePatch, rng: np.random.Generator):
+        aug, size = self.augment, self.input_size
+        box = np.array(patch.box, float)
+        if patch.box_from_landmarks and aug.box_jitter:
+            w, h = box[2] - box[0], box[3] - box[1]
+            box += rng.uniform(-aug.box_jitter, aug.box_jitter, 4) * np.array([w, h, w, h])
+        flip = rng.random() < aug.flip
+        centre = ((size - 1) / 2.0, (size - 1) / 2.0)
+        jitter = similarity_about(centre, scale=1.0 + rng.uniform(-aug.scale, aug.scale),
+                                  angle_deg=rng.uniform(-aug.rotation, aug.rotation),
+                                  shift=tuple(rng.uniform(-aug.shift, aug.shift, 2) * size),
+                                  flip_width=size if flip else None)
+        matrix = jitter @ crop_transform(tuple(box), size)
+        crop = warp(patch.pixels, matrix, size)
+        points = transform_points(matrix, patch.points)
+        if flip:
+            points = points[MIRROR_68]
+        return jitter_colours(crop, rng, aug), points
+
+
+def jitter_colours(crop: np.ndarray, rng: np.random.Generator, aug: AugmentConfig) -> np.ndarray:
+    image = crop.astype(np.float32)
+    if aug.colour:
+        brightness, contrast, saturation = 1.0 + rng.uniform(-aug.colour, aug.colour, 3)
+        grey = image.mean(axis=2, keepdims=True)
+        image = grey + saturation * (image - grey)
+        image = (image - image.mean()) * contrast + image.mean() * brightness
+    if rng.random() < aug.grey:
+        image = np.repeat(image.mean(axis=2, keepdims=True), 3, axis=2)
+    if rng.random() < aug.occlusion:
+        size = crop.shape[0]
+        w, h = (rng.uniform(0.1, 0.4, 2) * size).astype(int)
+        x, y = rng.integers(0, size - w), rng.integers(0, size - h)
+        image[y:y + h, x:x + w] = rng.uniform(0, 255, 3)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def cut_patches(records: list[FaceRecord], input_size: int, progress=None) -> list[FacePatch]:
+    """Patches of all records, reading each image file once."""
+    patches, cache_path, cache_image = [], None, None
+    for i, record in enumerate(records):
+        if record.image_path != cache_path:
+            cache_path, cache_image = record.image_path, load_image(record.image_path)
+        patches.append(cut_patch(record, input_size, cache_image))
+        if progress:
+            progress(i + 1, len(records))
+    return patches
+
