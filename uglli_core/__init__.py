@@ -1,0 +1,30 @@
+"""uglli_core: facial landmarks with uncertainty (UGLLI), without any GUI.
+
+The public API, for the app and for scripts::
+
+    from uglli_core import LandmarkPredictor, load_image, detect_faces
+    predictor = LandmarkPredictor.load()              # the bundled model
+    image = load_image("photo.jpg")                   # (H, W, 3) uint8 RGB
+    faces = predictor.predict(image, detect_faces(image))
+    faces[0].landmarks, faces[0].covariances, faces[0].uncertainty
+"""
+from .checkpoint import BUNDLED_MODEL, CheckpointError, describe, load_checkpoint
+from .data import DatasetError, FaceRecord, annotation_files, read_folder, read_manifest, read_records
+from .finetune import FineTuneResult, evaluate_records, fine_tune
+from .geometry import Box
+from .images import IMAGE_EXTENSIONS, ImageReadError, is_image_file, load_image
+from .predict import FacePrediction, LandmarkPredictor
+from .pts import N_LANDMARKS, PtsError, read_pts, write_pts
+
+__all__ = [
+    "BUNDLED_MODEL", "Box", "CheckpointError", "DatasetError", "FacePrediction", "FaceRecord",
+    "FineTuneResult", "IMAGE_EXTENSIONS", "ImageReadError", "LandmarkPredictor", "N_LANDMARKS", "PtsError",
+    "annotation_files", "describe", "detect_faces", "evaluate_records", "fine_tune", "is_image_file",
+    "load_checkpoint", "load_image", "read_folder", "read_manifest", "read_pts", "read_records", "write_pts",
+]
+
+
+def detect_faces(image):
+    """Face boxes (x0, y0, x1, y1) in an (H, W, 3) RGB image; see :mod:`uglli_core.detect`."""
+    from .detect import detect_faces as detect  # the detector loads its model on first use
+    return detect(image)

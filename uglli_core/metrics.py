@@ -6,7 +6,7 @@ import numpy as np
 OUTER_EYE_CORNERS = (36, 45)
 FAILURE_NME_IO = 10.0     # percent
 AUC_CUTOFF = 7.0          # percent, NME_box
-CALIBRATED_COVERAGE = 100 * (1 - np.exp(-0.5))  # 39.35 %: P(χ²₂ ≤ 1)
+CALIBRATED_COVERAGE = float(100 * (1 - np.exp(-0.5)))  # 39.35 %: P(χ²₂ ≤ 1)
 
 
 def box_size(points: np.ndarray) -> np.ndarray:

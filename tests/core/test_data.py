@@ -1,0 +1,80 @@
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from uglli_core.data import (DatasetError, apply_split, read_folder, read_manifest, read_records, save_split,
+                             split_records, tight_box)
+from uglli_core.pts import write_pts
+from uglli_core.samples import AugmentConfig, FaceCrops, FacePatch
+
+
+def test_manifest_gives_detector_boxes_and_points(datasets):
+    records = read_manifest(datasets / "300w" / "MANIFEST.csv")
+    assert len(records) == 2012
+    first = records[0]
+    assert first.name == "afw/1051618982_1.jpg" and first.points.shape == (68, 2)
+    assert first.box == pytest.approx((73.758, 71.001, 302.415, 299.658))
+    assert {r.subset for r in records} == {"afw", "helen/trainset", "lfpw/trainset"}
+
+
+def test_bad_manifest_rows_are_reported_not_fatal(tmp_path):
+    (tmp_path / "MANIFEST.csv").write_text(
+        "path,det_x0,det_y0,det_x1,det_y1\na.jpg,1,2,30,40\nb.jpg,x,2,3,4\nc.jpg,50,2,3,4\n")
+    problems = []
+    records = read_manifest(tmp_path / "MANIFEST.csv", problems)
+    assert [r.name for r in records] == ["a.jpg"]
+    assert "line 3: box is not numeric" in problems[0] and "line 4" in problems[1]
+    with pytest.raises(DatasetError, match="line 3"):
+        read_manifest(tmp_path / "MANIFEST.csv")
+
+
+def test_manifest_without_box_columns_is_refused(tmp_path):
+    (tmp_path / "m.csv").write_text("path,det_x0\na.jpg,1\n")
+    with pytest.raises(DatasetError, match="missing column"):
+        read_manifest(tmp_path / "m.csv")
+
+
+def test_folder_of_photos_with_numbered_pts(datasets, tmp_path):
+    photos = datasets / "afw-photos"
+    for name in ("111076519.jpg", "111076519_1.pts", "111076519_2.pts", "1051618982.jpg", "1051618982_1.pts"):
+        shutil.copy(photos / name, tmp_path)
+    (tmp_path / "nolabel.png").write_bytes(b"")
+    records = read_records(tmp_path)
+    assert [(r.name, r.face) for r in records] == [("1051618982.jpg", 1), ("111076519.jpg", 1), ("111076519.jpg", 2)]
+    assert all(r.box_from_landmarks and r.box == tight_box(r.points) for r in records)
+
+
+def test_a_malformed_pts_in_a_folder_is_reported(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "a.pts").write_text("version: 1\n{\n1 2\n}\n")
+    problems = []
+    assert read_folder(tmp_path, problems) == [] and "1 points, expected 68" in problems[0]
+
+
+def test_split_is_seeded_per_subset_and_round_trips_through_a_file(datasets, tmp_path):
+    records = read_manifest(datasets / "300w" / "MANIFEST.csv")
+    train, val = split_records(records, 0.1, seed=0)
+    assert len(val) == 34 + 87 + 80 and not {r.key for r in train} & {r.key for r in val}
+    assert [r.key for r in split_records(records, 0.1, seed=0)[1]] == [r.key for r in val]
+    save_split(tmp_path / "split.json", val)
+    again_train, again_val = apply_split(records, tmp_path / "split.json")
+    assert [r.key for r in again_val] == [r.key for r in val] and len(again_train) == len(train)
+
+
+def test_flip_augmentation_moves_pixels_and_renumbers_points():
+    """A dot drawn at landmark 36 (right eye corner) shows up, after a mirror, where the
+    augmented landmark 45 (left eye corner) says."""
+    rng = np.random.default_rng(0)
+    points = rng.uniform(60, 140, (68, 2))
+    pixels = np.zeros((205, 205, 3), np.uint8)
+    cv2.circle(pixels, tuple(int(v) for v in points[36]), 3, (255, 255, 255), -1)
+    points[36] = np.round(points[36])
+    patch = FacePatch(pixels, tight_box(points), points, box_from_landmarks=False)
+    always_flip = AugmentConfig(flip=1.0, colour=0, grey=0, occlusion=0)
+    item = FaceCrops([patch], 128, always_flip)[0]
+    crop = item["image"][0].numpy()
+    ys, xs = np.mgrid[:128, :128]
+    found = np.array([(crop * xs).sum(), (crop * ys).sum()]) / crop.sum()
+    np.testing.assert_allclose(found, item["points"][45].numpy(), atol=0.5)

@@ -1,0 +1,60 @@
+import numpy as np
+import torch
+
+from uglli_core.model import ModelConfig, UGLLINet, covariance
+
+TINY = ModelConfig(n_stacks=2, channels=32)
+
+
+def test_outputs_of_every_hourglass_have_the_documented_shapes():
+    net = UGLLINet(TINY).eval()
+    outputs = net(torch.rand(3, 3, 128, 128))
+    assert len(outputs) == 2
+    for out in outputs:
+        assert out["heatmaps"].shape == (3, 68, 32, 32)
+        assert out["means"].shape == (3, 68, 2)
+        assert out["chol"].shape == (3, 68, 2, 2)
+
+
+def test_cholesky_factors_give_positive_definite_covariances():
+    net = UGLLINet(TINY)
+    raw = torch.randn(5, 68 * 3, dtype=torch.float64) * 10  # any CEN output, even far negative
+    chol = net.cholesky(raw)
+    assert torch.all(chol[..., 0, 1] == 0), "L is lower-triangular"
+    assert torch.all(chol[..., 0, 0] >= TINY.diag_floor) and torch.all(chol[..., 1, 1] >= TINY.diag_floor)
+    sigma = covariance(chol)
+    assert torch.allclose(sigma, sigma.transpose(-1, -2))
+    assert torch.all(torch.linalg.eigvalsh(sigma) > 0)
+    torch.testing.assert_close(torch.linalg.cholesky(sigma), chol)   # L → Σ → L
+
+
+def test_relu_mean_recovers_a_gaussian_centre():
+    net = UGLLINet(TINY)
+    step = 128 / 32
+    centre_px = torch.tensor([41.3, 77.9])                       # crop pixels
+    grid = (torch.arange(32) + 0.5) * step - 0.5
+    yy, xx = torch.meshgrid(grid, grid, indexing="ij")
+    blob = torch.exp(-((xx - centre_px[0]) ** 2 + (yy - centre_px[1]) ** 2) / (2 * 6.0 ** 2))
+    heatmaps = (blob - 0.02).expand(1, 68, 32, 32)             # negative background is cut by ReLU
+    means = net.spatial_mean(heatmaps)
+    assert torch.all((means[0] - centre_px).abs() < 0.05), means[0, 0]
+
+
+def test_a_heatmap_without_positive_values_gives_a_finite_mean():
+    net = UGLLINet(TINY)
+    means = net.spatial_mean(-torch.rand(2, 68, 32, 32))
+    assert torch.isfinite(means).all()
+    torch.testing.assert_close(means, torch.full_like(means, 63.5))
+
+
+def test_soft_argmax_variants_are_selectable():
+    for estimator in ("softargmax", "tau_softargmax"):
+        net = UGLLINet(ModelConfig(n_stacks=1, channels=32, mean_estimator=estimator, temperature=0.5))
+        means = net.spatial_mean(torch.randn(1, 68, 32, 32))
+        assert torch.isfinite(means).all() and means.min() >= 0 and means.max() <= 127
+
+
+def test_cen_is_one_layer_shared_by_all_hourglasses():
+    net = UGLLINet(ModelConfig(n_stacks=3, channels=32))
+    assert isinstance(net.cen, torch.nn.Linear) and net.cen.in_features == 32 * 4 * 4
+    assert sum(isinstance(m, torch.nn.Linear) for m in net.modules()) == 1

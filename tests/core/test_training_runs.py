@@ -1,0 +1,60 @@
+"""The training loop resumes, reports progress, stops on request and runs under torchrun."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from uglli_core.data import read_manifest
+from uglli_core.model import ModelConfig
+from uglli_core.train import TrainConfig, fit
+
+TINY = ModelConfig(n_stacks=1, channels=16, input_size=64, heatmap_size=16, hourglass_depth=2)
+
+
+@pytest.fixture(scope="module")
+def faces(datasets):
+    return read_manifest(datasets / "300w" / "MANIFEST.csv")[:6]
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(faces, tmp_path):
+    config = dict(out_dir=str(tmp_path), model=TINY, epochs=3, warmup_epochs=1, batch_size=3)
+    first = fit(TrainConfig(**config, max_minutes=1e-6), faces[:4], faces[4:])
+    assert first.epochs_done == 1 and first.last_path.exists()
+    events = []
+    second = fit(TrainConfig(**config), faces[:4], faces[4:], events.append)
+    assert events[0] == {"event": "resume", "epoch": 1}
+    assert [h["epoch"] for h in second.history] == [1, 2, 3]
+    assert [h["phase"] for h in second.history] == ["warmup", "gll", "gll"]
+    assert {"nme_io", "coverage", "pearson_image"} <= set(second.history[-1]["val"])
+
+
+def test_cancel_stops_within_a_step_and_keeps_the_previous_model(faces, tmp_path):
+    steps = []
+    result = fit(TrainConfig(out_dir=str(tmp_path), model=TINY, epochs=5, batch_size=2, log_every=1),
+                 faces[:4], faces[4:], steps.append,
+                 should_stop=lambda: sum(e["event"] == "step" for e in steps) >= 1)
+    assert result.cancelled and result.epochs_done == 0
+    assert [e["event"] for e in steps] == ["prepare", "step", "cancelled", "done"]
+    assert not (tmp_path / "last.pt").exists(), "a cancelled epoch writes nothing"
+
+
+def test_two_processes_train_with_distributed_data_parallel(faces, tmp_path, datasets):
+    """torchrun with two CPU processes on the gloo backend, through the CLI."""
+    manifest = tmp_path / "MANIFEST.csv"
+    lines = (datasets / "300w" / "MANIFEST.csv").read_text().splitlines()[:9]
+    manifest.write_text("\n".join(lines[:1] + [str(datasets / "300w") + "/" + ln for ln in lines[1:]]) + "\n")
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "-m", "uglli_core.cli", "train", "--data", str(manifest), "--out", str(tmp_path / "run"),
+               "--epochs", "1", "--warmup-epochs", "0", "--batch-size", "1", "--val-fraction", "0.25",
+               "--stacks", "1", "--channels", "16", "--input-size", "64", "--heatmap-size", "16", "--threads", "1"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    epochs = [e for e in events if e["event"] == "epoch"]
+    assert len(epochs) == 1, "only rank 0 reports"
+    steps = [e for e in events if e["event"] == "step"]
+    assert steps[0]["steps"] == 3, "each of the two processes takes half of the 6 training faces"
+    assert (tmp_path / "run" / "best.pt").exists()

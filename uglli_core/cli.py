@@ -1,0 +1,188 @@
+"""The ``uglli`` command line: ``train``, ``evaluate`` and ``predict``."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+from .checkpoint import CheckpointError
+from .data import DatasetError, FaceRecord, apply_split, read_manifest, read_records, split_records
+from .images import ImageReadError, is_image_file, load_image
+from .model import MEAN_ESTIMATORS
+from .pts import PtsError
+
+# Training flags that map one-to-one to TrainConfig / ModelConfig fields.
+TRAIN_FLAGS = {"epochs": int, "batch_size": int, "lr": float, "optimizer": str, "loss": str,
+               "warmup_epochs": int, "seed": int, "threads": int, "max_minutes": float, "grad_clip": float}
+MODEL_FLAGS = {"stacks": ("n_stacks", int), "channels": ("channels", int), "input_size": ("input_size", int),
+               "heatmap_size": ("heatmap_size", int), "mean_estimator": ("mean_estimator", str)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (CheckpointError, DatasetError, PtsError, ImageReadError, ValueError, RuntimeError) as exc:
+        print(f"uglli {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"uglli {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="uglli", description="Facial landmarks with uncertainty (UGLLI).")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train or fine-tune a model; progress as JSON lines on stdout")
+    train.add_argument("--data", required=True, help="MANIFEST.csv, a folder holding one, or a folder of images + .pts")
+    train.add_argument("--out", required=True, help="run folder (last.pt, best.pt); an existing run resumes")
+    train.add_argument("--init", help="start from this model file (fine-tuning)")
+    held = train.add_mutually_exclusive_group()
+    held.add_argument("--val-split", help="JSON list of face keys to hold out for validation")
+    held.add_argument("--val-fraction", type=float, default=0.1, help="hold out this share of each subset")
+    train.add_argument("--config", help="JSON file of TrainConfig fields; flags override it")
+    train.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when present)")
+    for flag, kind in TRAIN_FLAGS.items():
+        train.add_argument(f"--{flag.replace('_', '-')}", type=kind)
+    for flag, (_, kind) in MODEL_FLAGS.items():
+        train.add_argument(f"--{flag.replace('_', '-')}", type=kind,
+                           **({"choices": MEAN_ESTIMATORS} if flag == "mean_estimator" else {}))
+    train.set_defaults(run=run_train)
+
+    evaluate = commands.add_parser("evaluate", help="figures and plots of a model on annotated faces")
+    evaluate.add_argument("--data", required=True)
+    evaluate.add_argument("--model", help="model file (default: the bundled model)")
+    evaluate.add_argument("--split", help="evaluate only the face keys listed in this JSON file")
+    evaluate.add_argument("--out", help="folder for metrics.json, ced.png and uncertainty.png")
+    evaluate.add_argument("--device")
+    evaluate.set_defaults(run=run_evaluate)
+
+    predict = commands.add_parser("predict", help="landmarks and covariances of every face, as JSON")
+    predict.add_argument("inputs", nargs="*", metavar="INPUT", help="images or folders")
+    predict.add_argument("--manifest", help="take the faces and boxes from this MANIFEST.csv")
+    predict.add_argument("--model", help="model file (default: the bundled model)")
+    predict.add_argument("--output", help="write the JSON here (default: stdout)")
+    predict.add_argument("--device")
+    predict.set_defaults(run=run_predict)
+    return parser
+
+
+def run_train(args) -> int:
+    from .train import TrainConfig, fit, json_lines_printer
+
+    values = json.loads(Path(args.config).read_text()) if args.config else {}
+    config = TrainConfig.from_dict(values)
+    config.out_dir, config.init = args.out, args.init or config.init
+    config.device = args.device or config.device
+    for flag in TRAIN_FLAGS:
+        if getattr(args, flag) is not None:
+            setattr(config, flag, getattr(args, flag))
+    overrides = {field: getattr(args, flag) for flag, (field, _) in MODEL_FLAGS.items() if getattr(args, flag) is not None}
+    config.model = dataclasses.replace(config.model, **overrides)
+    if config.init and args.warmup_epochs is None:
+        config.warmup_epochs = 0  # a trained model needs no warm-up
+    problems: list[str] = []
+    records = [r for r in read_records(args.data, problems) if r.points is not None]
+    for problem in problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    if args.val_split:
+        train, val = apply_split(records, args.val_split)
+    else:
+        train, val = split_records(records, args.val_fraction, seed=config.seed)
+    if not train:
+        raise DatasetError(f"{args.data}: no annotated faces to train on")
+    result = fit(config, train, val, json_lines_printer())
+    return 1 if result.cancelled else 0
+
+
+def run_evaluate(args) -> int:
+    from .evaluate import evaluate
+    from .predict import LandmarkPredictor
+
+    records = read_records(args.data)
+    if args.split:
+        records = apply_split(records, args.split)[1]
+    result = evaluate(LandmarkPredictor.load(args.model, args.device), records, args.out)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def run_predict(args) -> int:
+    from .predict import LandmarkPredictor
+
+    if not args.inputs and not args.manifest:
+        raise ValueError("give images or folders, or --manifest")
+    predictor = LandmarkPredictor.load(args.model, args.device)
+    if args.manifest:
+        jobs, errors = manifest_jobs(args.manifest)
+    else:
+        jobs, errors = input_jobs(args.inputs)
+    faces, images_read = [], 0
+    for name, path, boxes in jobs:
+        try:
+            image = load_image(path)
+        except ImageReadError as exc:
+            errors.append({"image": name, "error": str(exc)})
+            continue
+        images_read += 1
+        if boxes is None:
+            from .detect import detect_faces
+            boxes = detect_faces(image)
+            if not boxes:
+                errors.append({"image": name, "error": "no face found"})
+                continue
+        for face, (box, prediction) in enumerate(zip(boxes, predictor.predict(image, boxes)), start=1):
+            faces.append({"image": name, "face": face, "box": [round(v, 3) for v in box],
+                          "landmarks": prediction.landmarks.round(3).tolist(),
+                          "covariances": prediction.covariances.round(5).tolist(),
+                          "uncertainty": round(prediction.uncertainty, 5)})
+    info = predictor.info
+    output = {"model": {k: v for k, v in info.items() if k != "model_config"} | {"config": info["model_config"]},
+              "faces": faces, "errors": errors}
+    text = json.dumps(output)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    else:
+        print(text)
+    for error in errors:
+        print(f"uglli predict: {error['image']}: {error['error']}", file=sys.stderr)
+    return 0 if images_read else 1
+
+
+def manifest_jobs(manifest: str):
+    """[(name, path, boxes)] grouped by image, in manifest order; bad rows as errors."""
+    problems: list[str] = []
+    records: list[FaceRecord] = read_manifest(manifest, problems)
+    by_image: dict[str, tuple[Path, list]] = {}
+    for record in records:
+        by_image.setdefault(record.name, (record.image_path, []))[1].append(record.box)
+    errors = [{"image": manifest, "error": problem} for problem in problems]
+    return [(name, path, boxes) for name, (path, boxes) in by_image.items()], errors
+
+
+def input_jobs(inputs: list[str]):
+    """[(name, path, None)]: image files as given, folders walked (links not followed)."""
+    jobs, errors = [], []
+    for given in inputs:
+        path = Path(given)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for file in sorted(files):
+                    if is_image_file(file):
+                        full = Path(root) / file
+                        jobs.append((str(full.relative_to(path)), full, None))
+        elif path.exists():
+            jobs.append((given, path, None))
+        else:
+            errors.append({"image": given, "error": "no such file or folder"})
+    return jobs, errors
+
+
+if __name__ == "__main__":
+    sys.exit(main())
