@@ -11,9 +11,9 @@ nothing is downloaded). Measured on the 185 AFW photos of ``shared/datasets/afw-
 * HOG on the photo upsampled 2× with the score threshold lowered to -0.5 finds
   98.8 % of the faces (IoU ≥ 0.4 with the 300-W box after calibration) with 0.83
   unmatched boxes per photo, in about 0.3 s per photo;
-* dlib's defaults (no upsampling, threshold 0) find 83 %; OpenCV's Haar cascades
-  (frontal and profile) find at most 88 % with more false boxes and are slower,
-  and adding them to HOG recovers 3 of the 4 faces HOG misses for +1.3 s per photo.
+* dlib's defaults (no upsampling, threshold 0) find 83 %; OpenCV's Haar cascades find
+  at most 86 % with more false boxes and are slower; adding the frontal cascade to HOG
+  finds 3 of the 4 faces HOG misses for +0.46 s and +1.5 false boxes per photo.
 See ``scripts/DETECTOR.md`` for the table.
 """
 from __future__ import annotations
@@ -57,8 +57,9 @@ class BoxCalibration:
 # Least-squares fit (scales: width and height ratios through the origin; shifts: mean
 # centre offsets, turned views pooled with opposite signs) on the 334 faces of
 # afw-photos that the default FaceDetector finds with IoU ≥ 0.4 against the landmarks'
-# tight box. Mean IoU with the 300-W box: 0.673 raw → 0.770 calibrated (0.774 when fitted
-# on one half and measured on the other). Re-derive with ``python scripts/bench_detector.py``.
+# tight box. Mean IoU with the 300-W box: 0.673 raw → 0.770 calibrated (0.769 when fitted
+# on half of the photos and measured on the other half).
+# Re-derive with ``python scripts/bench_detector.py``.
 HOG_CALIBRATION = BoxCalibration(scale_x=0.925, scale_y=0.921, shift_y=0.096, shift_x_turned=0.113)
 
 # A clipped box keeps at least this share of its area inside the image, or is dropped.
@@ -138,8 +139,8 @@ def _check_rgb(image: np.ndarray) -> np.ndarray:
 
 def _clip(box: Box, width: int, height: int) -> Box:
     x0, y0, x1, y1 = box
-    return (min(max(x0, 0.0), width), min(max(y0, 0.0), height),
-            min(max(x1, 0.0), width), min(max(y1, 0.0), height))
+    return (min(max(x0, 0.0), float(width)), min(max(y0, 0.0), float(height)),
+            min(max(x1, 0.0), float(width)), min(max(y1, 0.0), float(height)))
 
 
 def _area(box: Box) -> float:
