@@ -10,9 +10,9 @@ from pathlib import Path
 
 from .checkpoint import CheckpointError
 from .data import DatasetError, FaceRecord, apply_split, read_manifest, read_records, split_records
-from .images import ImageReadError, is_image_file, load_image
+from .images import ImageReadError, box_problem, list_image_files, load_image
 from .model import MEAN_ESTIMATORS
-from .pts import PtsError
+from .pts import PtsError, atomic_write_text
 
 # Training flags that map one-to-one to TrainConfig / ModelConfig fields.
 TRAIN_FLAGS = {"epochs": int, "batch_size": int, "lr": float, "optimizer": str, "loss": str,
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (CheckpointError, DatasetError, PtsError, ImageReadError, ValueError, RuntimeError) as exc:
+    except (CheckpointError, DatasetError, PtsError, ImageReadError, ValueError, RuntimeError, OSError) as exc:
         print(f"uglli {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -117,6 +117,7 @@ def run_predict(args) -> int:
 
     if not args.inputs and not args.manifest:
         raise ValueError("give images or folders, or --manifest")
+    _quiet_opencv()
     predictor = LandmarkPredictor.load(args.model, args.device)
     if args.manifest:
         jobs, errors = manifest_jobs(args.manifest)
@@ -136,7 +137,16 @@ def run_predict(args) -> int:
             if not boxes:
                 errors.append({"image": name, "error": "no face found"})
                 continue
-        for face, (box, prediction) in enumerate(zip(boxes, predictor.predict(image, boxes)), start=1):
+            numbered = list(enumerate(boxes, start=1))
+        else:  # from a manifest, checked against the decoded size (a header may not tell it)
+            numbered = []
+            for face, box in enumerate(boxes, start=1):
+                if problem := box_problem(box, (image.shape[1], image.shape[0])):
+                    errors.append({"image": name, "error": f"face {face}: {problem}"})
+                else:
+                    numbered.append((face, box))
+        predictions = predictor.predict(image, [box for _, box in numbered])
+        for (face, box), prediction in zip(numbered, predictions):
             faces.append({"image": name, "face": face, "box": [round(v, 3) for v in box],
                           "landmarks": prediction.landmarks.round(3).tolist(),
                           "covariances": prediction.covariances.round(5).tolist(),
@@ -146,7 +156,7 @@ def run_predict(args) -> int:
               "faces": faces, "errors": errors}
     text = json.dumps(output)
     if args.output:
-        Path(args.output).write_text(text + "\n")
+        atomic_write_text(Path(args.output), text + "\n")  # a reader never sees half a file
     else:
         print(text)
     for error in errors:
@@ -154,30 +164,35 @@ def run_predict(args) -> int:
     return 0 if images_read else 1
 
 
+def _quiet_opencv() -> None:
+    """Hide OpenCV's own log of decoding failures: each bad file gets one clear line below."""
+    import cv2
+
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_FATAL)
+
+
 def manifest_jobs(manifest: str):
     """[(name, path, boxes)] grouped by image, in manifest order; bad rows as errors."""
     problems: list[str] = []
-    records: list[FaceRecord] = read_manifest(manifest, problems)
+    records: list[FaceRecord] = read_manifest(manifest, problems, points=False)
     by_image: dict[str, tuple[Path, list]] = {}
     for record in records:
         by_image.setdefault(record.name, (record.image_path, []))[1].append(record.box)
     errors = [{"image": manifest, "error": problem} for problem in problems]
+    if not records and not problems:
+        errors.append({"image": manifest, "error": "lists no faces"})
     return [(name, path, boxes) for name, (path, boxes) in by_image.items()], errors
 
 
 def input_jobs(inputs: list[str]):
-    """[(name, path, None)]: image files as given, folders walked (links not followed)."""
+    """[(name, path, None)]: image files as given, folders walked as
+    :func:`~uglli_core.images.list_image_files` does (links to folders not followed)."""
     jobs, errors = [], []
     for given in inputs:
         path = Path(given)
         if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for file in sorted(files):
-                    if is_image_file(file):
-                        full = Path(root) / file
-                        jobs.append((str(full.relative_to(path)), full, None))
-        elif path.exists():
+            jobs += [(str(full.relative_to(path)), full, None) for full in list_image_files(path)]
+        elif os.path.lexists(path):  # a broken link is reported by load_image
             jobs.append((given, path, None))
         else:
             errors.append({"image": given, "error": "no such file or folder"})

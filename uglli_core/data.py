@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .geometry import Box
-from .images import is_image_file
+from .images import box_problem, image_size, list_image_files
 from .pts import PtsError, read_pts
 
 MANIFEST_NAME = "MANIFEST.csv"
@@ -49,53 +49,83 @@ def tight_box(points: np.ndarray) -> Box:
     return float(x0), float(y0), float(x1), float(y1)
 
 
-def read_manifest(path: str | os.PathLike, problems: list[str] | None = None) -> list[FaceRecord]:
+def read_manifest(path: str | os.PathLike, problems: list[str] | None = None,
+                  points: bool = True) -> list[FaceRecord]:
     """Records of a 300-W style manifest. Rows that cannot be used are skipped and
-    described in ``problems`` when given, else raise :class:`DatasetError`."""
+    described in ``problems`` when given, else raise :class:`DatasetError`.
+
+    A box (or landmarks) that cannot belong to its image, by the size its header gives,
+    makes the row unusable. With ``points=False`` the ``.pts`` files are not read (a
+    prediction needs only the boxes, so a broken ``.pts`` should not stop it).
+    """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise DatasetError(f"{path}: not a regular file")  # a FIFO would block the read forever
     try:
-        handle = open(path, newline="", encoding="utf-8")
+        # utf-8-sig: spreadsheets start CSVs with a BOM. surrogateescape: a path in another
+        # encoding still names its file (on Linux), instead of failing the whole manifest.
+        handle = open(path, newline="", encoding="utf-8-sig", errors="surrogateescape")
     except OSError as exc:
         raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    sizes: dict[Path, tuple[int, int] | None] = {}
     with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED_MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}")
+        reader = csv.DictReader(handle, skipinitialspace=True)  # "path, det_x0, ..." too
         records = []
-        for line, row in enumerate(reader, start=2):
-            try:
-                records.append(_manifest_record(path.parent, row))
-            except (DatasetError, PtsError) as exc:
-                message = f"{path.name} line {line}: {exc}"
-                if problems is None:
-                    raise DatasetError(message) from None
-                problems.append(message)
+        try:
+            missing = [c for c in REQUIRED_MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}")
+            for row in reader:
+                try:
+                    records.append(_manifest_record(path.parent, row, points, sizes))
+                except (DatasetError, PtsError) as exc:
+                    # line_num: the row's last line (a quoted field may span several)
+                    message = f"{path.name} line {reader.line_num}: {exc}"
+                    if problems is None:
+                        raise DatasetError(message) from None
+                    problems.append(message)
+        except (csv.Error, OSError) as exc:
+            raise DatasetError(f"{path}: not a readable CSV table (line {reader.line_num}: {exc})") from None
     return records
 
 
-def _manifest_record(root: Path, row: dict) -> FaceRecord:
+def _manifest_record(root: Path, row: dict, with_points: bool = True,
+                     sizes: dict[Path, tuple[int, int] | None] | None = None) -> FaceRecord:
     try:
         box = tuple(float(row[k]) for k in ("det_x0", "det_y0", "det_x1", "det_y1"))
     except (TypeError, ValueError):
         raise DatasetError("box is not numeric") from None
     if not all(np.isfinite(box)) or box[2] <= box[0] or box[3] <= box[1]:
         raise DatasetError(f"box {box} is empty or not finite")
-    image = root / row["path"]
-    pts_path = image.with_suffix(".pts")
-    points = read_pts(pts_path) if pts_path.exists() else None
-    return FaceRecord(image, box, points, name=row["path"], subset=row.get("subset", "") or "",
+    name = row["path"]
+    if not name or not name.strip():
+        raise DatasetError("no image path")
+    image = root / name
+    sizes = {} if sizes is None else sizes
+    if image not in sizes:
+        sizes[image] = image_size(image)
+    size = sizes[image]
+    if size is not None and (problem := box_problem(box, size)):
+        raise DatasetError(f"{name}: {problem}")
+    points = None
+    if with_points and image.name:
+        pts_path = image.with_suffix(".pts")
+        points = read_pts(pts_path, size) if os.path.lexists(pts_path) else None
+    return FaceRecord(image, box, points, name=name, subset=row.get("subset", "") or "",
                       meta={"split": row.get("split", "")})
 
 
 def read_folder(folder: str | os.PathLike, problems: list[str] | None = None) -> list[FaceRecord]:
-    """Annotated faces of a folder: images with ``<stem>.pts`` or ``<stem>_<k>.pts``."""
+    """Annotated faces of a folder: images with ``<stem>.pts`` or ``<stem>_<k>.pts``.
+    Folders are walked as :func:`~uglli_core.images.list_image_files` does."""
     folder = Path(folder)
     records = []
-    for image in sorted(p for p in folder.rglob("*") if p.is_file() and is_image_file(p)):
-        for face, pts_path in enumerate(annotation_files(image), start=1):
+    for image in list_image_files(folder):
+        pts_files = annotation_files(image)
+        size = image_size(image) if pts_files else None
+        for face, pts_path in enumerate(pts_files, start=1):
             try:
-                points = read_pts(pts_path)
+                points = read_pts(pts_path, size)
             except PtsError as exc:
                 if problems is None:
                     raise DatasetError(str(exc)) from None
@@ -108,12 +138,13 @@ def read_folder(folder: str | os.PathLike, problems: list[str] | None = None) ->
 
 def annotation_files(image: Path) -> list[Path]:
     """``<stem>.pts`` alone, else ``<stem>_1.pts``, ``<stem>_2.pts`` … in order."""
+    # lexists: a broken link is still an annotation file, to be reported, not ignored
     single = image.with_suffix(".pts")
-    if single.exists():
+    if os.path.lexists(single):
         return [single]
     numbered = []
     k = 1
-    while (candidate := image.with_name(f"{image.stem}_{k}.pts")).exists():
+    while os.path.lexists(candidate := image.with_name(f"{image.stem}_{k}.pts")):
         numbered.append(candidate)
         k += 1
     return numbered

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .images import box_problem
+
 N_LANDMARKS = 68
 
 
@@ -52,16 +54,30 @@ def parse_pts(text: str, source: str = "<string>") -> np.ndarray:
     return np.asarray(points, dtype=np.float64)
 
 
-def read_pts(path: str | os.PathLike) -> np.ndarray:
-    """Read a ``.pts`` file; raises :class:`PtsError` with the reason when it is malformed."""
+def read_pts(path: str | os.PathLike, image_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Read a ``.pts`` file; raises :class:`PtsError` with the reason when it is malformed.
+
+    With ``image_size`` (width, height) of the image it annotates, points that cannot
+    belong to that image (all outside it, or spread far wider) are refused too: such a
+    file was written for another image or at another scale.
+    """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise PtsError(f"{path}: not a regular file")  # a FIFO would block the read forever
     try:
-        text = path.read_text(encoding="utf-8", errors="strict")
+        text = path.read_text(encoding="utf-8-sig", errors="strict")  # -sig: a BOM is not a point
     except UnicodeDecodeError:
         raise PtsError(f"{path}: not a text file") from None
-    except OSError as exc:
-        raise PtsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return parse_pts(text, str(path))
+    except (OSError, ValueError) as exc:
+        raise PtsError(f"{path}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+    points = parse_pts(text, str(path))
+    if image_size is not None:
+        x0, y0 = points.min(axis=0)
+        x1, y1 = points.max(axis=0)
+        problem = box_problem((x0, y0, x1, y1), image_size, "landmark box")
+        if problem:
+            raise PtsError(f"{path}: {problem}")
+    return points
 
 
 def format_pts(points: np.ndarray) -> str:
