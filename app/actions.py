@@ -1,0 +1,105 @@
+"""Every command of the main window with its menu and keys, in one table that builds
+the menus and the Help → Keyboard Shortcuts dialog, so the two cannot disagree."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    text: str
+    menu: str
+    keys: tuple[str, ...] = ()
+    checkable: bool = False
+    checked: bool = False
+    short: str = ""          # label on the toolbar, when it has a place there
+
+
+NUDGE_STEP, NUDGE_FAR = 1.0, 10.0
+NUDGES = {f"nudge_{side}{'_far' if far else ''}": (dx * (NUDGE_FAR if far else NUDGE_STEP),
+                                                   dy * (NUDGE_FAR if far else NUDGE_STEP))
+          for side, (dx, dy) in {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}.items()
+          for far in (False, True)}
+
+ACTIONS = (
+    ActionSpec("open_folder", "&Open Folder…", "&File", ("Ctrl+O",), short="Open"),
+    ActionSpec("choose_model", "Choose &Model…", "&File"),
+    ActionSpec("export", "&Export…", "&File", ("Ctrl+E",), short="Export"),
+    ActionSpec("quit", "&Quit", "&File", ("Ctrl+Q",)),
+    ActionSpec("undo", "&Undo", "&Edit", ("Ctrl+Z",), short="Undo"),
+    ActionSpec("redo", "&Redo", "&Edit", ("Ctrl+Shift+Z", "Ctrl+Y"), short="Redo"),
+    ActionSpec("box_mode", "Face &Boxes: draw, move, resize", "&Edit", ("B",), checkable=True, short="Boxes"),
+    ActionSpec("delete_face", "&Delete Face", "&Edit", ("Delete",)),
+    *(ActionSpec(name, f"Nudge Point {name.split('_')[1].title()}{' 10 px' if name.endswith('far') else ''}",
+                 "&Edit", (("Shift+" if name.endswith("far") else "") + name.split("_")[1].title(),))
+      for name in NUDGES),
+    ActionSpec("show_ellipses", "Uncertainty &Ellipses", "&View", ("E",), checkable=True, checked=True, short="Ellipses"),
+    ActionSpec("show_contours", "&Contours", "&View", ("C",), checkable=True, checked=True, short="Contours"),
+    ActionSpec("show_numbers", "Point &Numbers", "&View", ("L",), checkable=True, short="Numbers"),
+    ActionSpec("fit_image", "&Fit Image", "&View", ("F",), short="Fit"),
+    ActionSpec("fit_face", "Fit F&ace", "&View", ("Shift+F",)),
+    ActionSpec("zoom_in", "Zoom &In", "&View", ("+", "=")),
+    ActionSpec("zoom_out", "Zoom &Out", "&View", ("-",)),
+    ActionSpec("predict", "&Predict", "&Review", ("Ctrl+R",), short="Predict"),
+    ActionSpec("cancel_prediction", "&Cancel Prediction", "&Review", ("Ctrl+.",), short="Cancel"),
+    ActionSpec("next_face", "&Next Face", "&Review", ("N", "PgDown")),
+    ActionSpec("previous_face", "&Previous Face", "&Review", ("P", "PgUp")),
+    ActionSpec("next_uncertain_point", "Next &Uncertain Point (whole folder)", "&Review", ("U",), short="Next uncertain"),
+    ActionSpec("next_point", "Next Point of the Face", "&Review", ("]",)),
+    ActionSpec("previous_point", "Previous Point of the Face", "&Review", ("[",)),
+    ActionSpec("toggle_point_reviewed", "Mark Point &Reviewed", "&Review", ("R",), short="Point ✓"),
+    ActionSpec("accept_face", "&Accept Face (mark reviewed)", "&Review", ("A", "Return"), short="Accept face"),
+    ActionSpec("deselect_point", "Deselect Point", "&Review", ("Esc",)),
+    ActionSpec("shortcuts", "&Keyboard Shortcuts", "&Help", ("F1", "?")),
+    ActionSpec("about", "&About UGLLI Review", "&Help"),
+)
+
+MOUSE_HELP = (
+    ("Select and drag a point (one undo step)", "Left drag on a point"),
+    ("Place the selected point", "Left click"),
+    ("Select another face of the image", "Left click in its box"),
+    ("Pan", "Left drag on the image, or middle drag"),
+    ("Zoom about the cursor", "Wheel"),
+    ("In Face Boxes mode: new box / move / resize", "Drag outside a box / inside / on its corner"),
+    ("Filter the list by uncertainty", "Click a histogram bar (again to clear)"),
+)
+
+
+def make_action(spec: ActionSpec, parent) -> QAction:
+    action = QAction(spec.text, parent)
+    action.setObjectName(spec.name)
+    action.setShortcuts([QKeySequence(key) for key in spec.keys])
+    action.setIconText(spec.short or spec.text.replace("&", ""))
+    action.setToolTip(f"{spec.text.replace('&', '')} ({key_text(spec)})" if spec.keys else spec.text.replace("&", ""))
+    action.setCheckable(spec.checkable)
+    action.setChecked(spec.checked)
+    return action
+
+
+def key_text(spec: ActionSpec) -> str:
+    return ", ".join(QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText) for key in spec.keys)
+
+
+class ShortcutsDialog(QDialog):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard Shortcuts")
+        rows = [(spec.text.replace("&", ""), key_text(spec)) for spec in ACTIONS if spec.keys] + list(MOUSE_HELP)
+        self.table = QTableWidget(len(rows), 2, self)
+        self.table.setHorizontalHeaderLabels(["Command", "Keys / mouse"])
+        for row, (command, keys) in enumerate(rows):
+            self.table.setItem(row, 0, QTableWidgetItem(command))
+            self.table.setItem(row, 1, QTableWidgetItem(keys))
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addWidget(buttons)
+        self.resize(560, 640)

@@ -1,0 +1,235 @@
+"""The image canvas: shows one image with the face under review, and turns the mouse
+into edit requests (signals); the main window makes them undoable commands.
+
+Mouse, point mode: press on a point selects it and a drag moves it (one gesture);
+a click elsewhere places the selected point there, or selects the face whose box
+was clicked; dragging the background (or any drag with the middle button) pans;
+the wheel zooms about the cursor. Box mode: drag inside a box moves it, drag its
+corner handle resizes it, drag elsewhere draws a new box.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPixmap, QWheelEvent
+from PySide6.QtWidgets import (QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem,
+                               QGraphicsView)
+
+from .canvas_items import HANDLE_SIZE, OVERLAYS, FaceOverlay, add_box_items, cosmetic_pen
+from .project import Face, ImageEntry
+
+PICK_DISTANCE = 9.0       # screen pixels within which a press takes a point
+DRAG_THRESHOLD = 3.0      # screen pixels a press must travel to count as a drag
+MIN_BOX = 4.0             # image pixels: smaller new boxes are taken for clicks
+FACE_MARGIN = 0.35        # fit a face with this much of its box around it
+
+
+class FaceCanvas(QGraphicsView):
+    point_selected = Signal(int)                   # index, -1 for none
+    point_dragged = Signal(int, float, float, int)  # index, x, y, gesture
+    point_placed = Signal(int, float, float)       # index, x, y
+    face_clicked = Signal(object)                  # Face
+    box_drawn = Signal(tuple)                      # (x0, y0, x1, y1)
+    box_dragged = Signal(object, tuple, int)       # Face, box, gesture
+    gesture_finished = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setBackgroundBrush(QColor(40, 40, 44))
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # pan by dragging
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.shown = {name: True for name in OVERLAYS} | {"numbers": False}
+        self.box_mode = False
+        self.image: ImageEntry | None = None
+        self.face: Face | None = None
+        self.selected_point = -1
+        self._pixmap_item: QGraphicsPixmapItem | None = None
+        self._message_item: QGraphicsSimpleTextItem | None = None
+        self._overlay = FaceOverlay()  # made once: rebuilding 200 items per image is slow
+        self.scene().addItem(self._overlay)
+        self._box_items: list = []
+        self._gesture = 0
+        self._press: dict | None = None  # what the current mouse press is doing
+
+    # -- what is shown -----------------------------------------------------------------
+    def show_image(self, image: ImageEntry | None, pixmap: QPixmap | None, message: str = "") -> None:
+        """A new image (or, with no pixmap, a message saying why there is none)."""
+        scene = self.scene()
+        for item in [self._pixmap_item, self._message_item, *self._box_items]:
+            if item is not None:
+                scene.removeItem(item)
+        self._box_items, self._pixmap_item, self._message_item = [], None, None
+        self.image, self.face, self.selected_point = image, None, -1
+        self._overlay.setVisible(False)
+        if pixmap is None:
+            self._message_item = scene.addSimpleText(message or "No image")
+            self._message_item.setBrush(QColor(230, 230, 230))
+            scene.setSceneRect(self._message_item.boundingRect().adjusted(-20, -20, 20, 20))
+            return
+        self._pixmap_item = scene.addPixmap(pixmap)
+        self._pixmap_item.setOffset(-0.5, -0.5)  # pixel centres at integer coordinates, like the .pts files
+        self._pixmap_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        bounds = self._pixmap_item.sceneBoundingRect()
+        margin = max(bounds.width(), bounds.height())  # so that points near an edge can be centred
+        scene.setSceneRect(bounds.adjusted(-margin, -margin, margin, margin))
+        self.fit_image()
+
+    def show_face(self, face: Face | None, fit: bool = True) -> None:
+        if face is not self.face:
+            self.selected_point = -1
+        self.face = face
+        self.refresh()
+        if fit and face is not None and self._pixmap_item is not None:
+            self.fit_face()
+
+    def refresh(self) -> None:
+        """Redraw boxes and the face overlay from the model."""
+        if self._pixmap_item is None or self.image is None:
+            return
+        for item in self._box_items:
+            self.scene().removeItem(item)
+        self._box_items = add_box_items(self.scene(), self.image, self.face, self.box_mode)
+        if self.face is None:
+            self._overlay.setVisible(False)
+        else:
+            self._overlay.update_from(self.face, self.selected_point, self.shown)
+            self._overlay.setVisible(self.face.points is not None and not self.box_mode)
+
+    def set_shown(self, overlay: str, shown: bool) -> None:
+        self.shown[overlay] = shown
+        self.refresh()
+
+    def set_box_mode(self, on: bool) -> None:
+        self.box_mode = on
+        self.refresh()
+
+    def select_point(self, index: int) -> None:
+        self.selected_point = index
+        self.refresh()
+        self.point_selected.emit(index)
+
+    def centre_on_point(self, index: int) -> None:
+        if self.face is not None and self.face.points is not None:
+            self.centerOn(QPointF(*self.face.points[index]))
+
+    def fit_image(self) -> None:
+        if self._pixmap_item is not None:
+            self.fitInView(self._pixmap_item, Qt.AspectRatioMode.KeepAspectRatio)
+
+    def fit_face(self) -> None:
+        x0, y0, x1, y1 = self.face.box
+        mx, my = FACE_MARGIN * (x1 - x0), FACE_MARGIN * (y1 - y0)
+        self.fitInView(QRectF(x0 - mx, y0 - my, x1 - x0 + 2 * mx, y1 - y0 + 2 * my),
+                       Qt.AspectRatioMode.KeepAspectRatio)
+
+    def zoom(self, factor: float) -> None:
+        self.scale(factor, factor)
+
+    # -- mouse -----------------------------------------------------------------------
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        self.zoom(1.0015 ** event.angleDelta().y())
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self._pixmap_item is None:
+            return
+        screen, scene = event.position(), self.mapToScene(event.position().toPoint())
+        self._gesture += 1
+        self._press = {"screen": screen, "last": screen, "scene": scene, "moved": False, "what": "pan"}
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        if self.box_mode:
+            self._press.update(self._box_press(screen, scene))
+        else:
+            index = self._point_at(screen)
+            if index >= 0:
+                self._press["what"] = "point"
+                self.select_point(index)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        press = self._press
+        if press is None:
+            return
+        screen, scene = event.position(), self.mapToScene(event.position().toPoint())
+        if not press["moved"] and (screen - press["screen"]).manhattanLength() < DRAG_THRESHOLD:
+            return
+        press["moved"] = True
+        what = press["what"]
+        if what == "point":
+            self.point_dragged.emit(self.selected_point, scene.x(), scene.y(), self._gesture)
+        elif what == "pan":
+            delta = screen - press["last"]
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - round(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - round(delta.y()))
+        elif what in ("move box", "resize box"):
+            self.box_dragged.emit(press["face"], self._dragged_box(press, scene), self._gesture)
+        elif what == "new box":
+            press["rubber"].setRect(QRectF(press["scene"], scene).normalized())
+        press["last"] = screen
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        press, self._press = self._press, None
+        if press is None:
+            return
+        scene = self.mapToScene(event.position().toPoint())
+        what = press["what"]
+        if what == "new box":
+            self.scene().removeItem(press["rubber"])
+            rect = QRectF(press["scene"], scene).normalized()
+            if rect.width() >= MIN_BOX and rect.height() >= MIN_BOX:
+                self.box_drawn.emit((rect.left(), rect.top(), rect.right(), rect.bottom()))
+        elif press["moved"] and what != "pan":
+            self.gesture_finished.emit()
+        elif not press["moved"] and what == "pan" and event.button() == Qt.MouseButton.LeftButton:
+            self._click(scene)
+
+    def _click(self, scene: QPointF) -> None:
+        other = self._face_at(scene, exclude=self.face)
+        if other is not None:
+            self.face_clicked.emit(other)
+        elif self.face is not None and self.selected_point >= 0:
+            self.point_placed.emit(self.selected_point, scene.x(), scene.y())
+
+    # -- hit testing -------------------------------------------------------------------
+    def _point_at(self, screen: QPointF) -> int:
+        """The current face's point nearest ``screen`` within PICK_DISTANCE, else -1."""
+        if self.face is None or self.face.points is None:
+            return -1
+        on_screen = np.array([[p.x(), p.y()] for p in
+                              (self.mapFromScene(QPointF(x, y)) for x, y in self.face.points)], float)
+        distances = np.hypot(on_screen[:, 0] - screen.x(), on_screen[:, 1] - screen.y())
+        nearest = int(np.argmin(distances))
+        return nearest if distances[nearest] <= PICK_DISTANCE else -1
+
+    def _face_at(self, scene: QPointF, exclude: Face | None = None) -> Face | None:
+        for face in self.image.faces if self.image else []:
+            x0, y0, x1, y1 = face.box
+            if face is not exclude and x0 <= scene.x() <= x1 and y0 <= scene.y() <= y1:
+                return face
+        return None
+
+    def _box_press(self, screen: QPointF, scene: QPointF) -> dict:
+        if self.face is not None:
+            corner = self.mapFromScene(QPointF(self.face.box[2], self.face.box[3]))
+            if max(abs(corner.x() - screen.x()), abs(corner.y() - screen.y())) <= HANDLE_SIZE:
+                return {"what": "resize box", "face": self.face, "box": self.face.box}
+        face = self._face_at(scene)
+        if face is not None:
+            if face is not self.face:
+                self.face_clicked.emit(face)
+            return {"what": "move box", "face": face, "box": face.box}
+        rubber = QGraphicsRectItem()
+        rubber.setPen(cosmetic_pen(QColor(255, 170, 0), 1.5, Qt.PenStyle.DashLine))
+        self.scene().addItem(rubber)
+        return {"what": "new box", "rubber": rubber}
+
+    @staticmethod
+    def _dragged_box(press: dict, scene: QPointF) -> tuple:
+        x0, y0, x1, y1 = press["box"]
+        dx, dy = scene.x() - press["scene"].x(), scene.y() - press["scene"].y()
+        if press["what"] == "move box":
+            return (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
+        return (x0, y0, max(x1 + dx, x0 + MIN_BOX), max(y1 + dy, y0 + MIN_BOX))

@@ -1,0 +1,127 @@
+"""Graphics items that draw a face: contours, Mahalanobis-1 ellipses, points, numbers, boxes.
+
+Points and numbers ignore the view's zoom (ItemIgnoresTransformations) so they keep
+their size on screen; ellipses and contours live in image pixels with cosmetic pens.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
+from PySide6.QtWidgets import (QGraphicsEllipseItem, QGraphicsItem, QGraphicsItemGroup, QGraphicsPathItem,
+                               QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem)
+
+from uglli_core import N_LANDMARKS
+
+from .landmark_geometry import contour_polylines, ellipse_axes, uncertainty_rgb
+from .project import Face, ImageEntry
+
+POINT_RADIUS = 4.0            # screen pixels
+SELECTED_RADIUS = 7.0
+HANDLE_SIZE = 9.0             # screen pixels, the corner that resizes a box
+CONTOUR_COLOUR = QColor(0, 200, 255, 190)
+SELECTED_COLOUR = QColor(255, 230, 0)
+REVIEWED_COLOUR = QColor(255, 255, 255)
+CURRENT_BOX_COLOUR = QColor(255, 170, 0)
+OTHER_BOX_COLOUR = QColor(220, 220, 220, 170)
+OVERLAYS = ("ellipses", "contours", "numbers")
+
+
+def cosmetic_pen(colour: QColor, width: float = 1.0, style=Qt.PenStyle.SolidLine) -> QPen:
+    pen = QPen(colour, width, style)
+    pen.setCosmetic(True)  # width in screen pixels whatever the zoom
+    return pen
+
+
+class FaceOverlay(QGraphicsItemGroup):
+    """All items of the face being reviewed; :meth:`update` moves them, nothing is rebuilt."""
+
+    def __init__(self):
+        super().__init__()
+        self.setZValue(2)
+        self.contours = QGraphicsPathItem(self)
+        self.contours.setPen(cosmetic_pen(CONTOUR_COLOUR, 1.2))
+        self.ellipses = [QGraphicsEllipseItem(self) for _ in range(N_LANDMARKS)]
+        self._drawn_prediction = None  # the prediction the ellipses show
+        self.markers = []
+        self.numbers = []
+        for index in range(N_LANDMARKS):
+            marker = QGraphicsEllipseItem(self)
+            marker.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            marker.setZValue(3)
+            number = QGraphicsSimpleTextItem(str(index), marker)
+            number.setBrush(QBrush(QColor(255, 255, 255)))
+            number.setPos(POINT_RADIUS + 1, -POINT_RADIUS - 13)
+            self.markers.append(marker)
+            self.numbers.append(number)
+
+    def update_from(self, face: Face, selected: int, shown: dict[str, bool]) -> None:
+        points = face.points
+        self.setVisible(points is not None)
+        if points is None:
+            return
+        uncertainty = face.point_uncertainty
+        path = QPainterPath()
+        for line in contour_polylines(points):
+            path.moveTo(*line[0])
+            for x, y in line[1:]:
+                path.lineTo(x, y)
+        self.contours.setPath(path)
+        self.contours.setVisible(shown["contours"])
+        for index, (marker, number) in enumerate(zip(self.markers, self.numbers)):
+            colour = QColor(*uncertainty_rgb(None if uncertainty is None else uncertainty[index]))
+            radius = SELECTED_RADIUS if index == selected else POINT_RADIUS
+            marker.setRect(QRectF(-radius, -radius, 2 * radius, 2 * radius))
+            marker.setPos(QPointF(*points[index]))
+            marker.setBrush(QBrush(colour))
+            if index == selected:
+                marker.setPen(QPen(SELECTED_COLOUR, 2.5))
+            elif face.point_reviewed[index]:
+                marker.setPen(QPen(REVIEWED_COLOUR, 2.0))
+            else:
+                marker.setPen(QPen(QColor(0, 0, 0), 1.0))
+            number.setVisible(shown["numbers"])
+        self._update_ellipses(face, shown["ellipses"])
+
+    def _update_ellipses(self, face: Face, shown: bool) -> None:
+        prediction = face.prediction
+        for ellipse in self.ellipses:
+            ellipse.setVisible(shown and prediction is not None)
+        if prediction is None or prediction is self._drawn_prediction:
+            return  # a drag changes points, not the prediction: skip 68 eigen-decompositions
+        self._drawn_prediction = prediction
+        uncertainty = face.point_uncertainty
+        for index, ellipse in enumerate(self.ellipses):
+            major, minor, angle = ellipse_axes(prediction.covariances[index])
+            ellipse.setRect(QRectF(-major, -minor, 2 * major, 2 * minor))
+            ellipse.setRotation(angle)
+            ellipse.setPos(QPointF(*prediction.landmarks[index]))
+            colour = QColor(*uncertainty_rgb(uncertainty[index]), 220)
+            ellipse.setPen(cosmetic_pen(colour, 1.2))
+            fill = QColor(colour)
+            fill.setAlpha(40)
+            ellipse.setBrush(QBrush(fill))
+
+
+def add_box_items(scene: QGraphicsScene, image: ImageEntry, current: Face | None, handles: bool) -> list:
+    """A rectangle per face of ``image`` (the current one highlighted), with a resize
+    handle on the current box when ``handles``."""
+    items = []
+    for face in image.faces:
+        x0, y0, x1, y1 = face.box
+        is_current = face is current
+        rect = QGraphicsRectItem(QRectF(x0, y0, x1 - x0, y1 - y0))
+        rect.setPen(cosmetic_pen(CURRENT_BOX_COLOUR, 2.0) if is_current
+                    else cosmetic_pen(OTHER_BOX_COLOUR, 1.5, Qt.PenStyle.DashLine))
+        rect.setZValue(1)
+        scene.addItem(rect)
+        items.append(rect)
+        if is_current and handles:
+            half = HANDLE_SIZE / 2
+            handle = QGraphicsRectItem(QRectF(-half, -half, HANDLE_SIZE, HANDLE_SIZE))
+            handle.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            handle.setPos(x1, y1)
+            handle.setBrush(QBrush(CURRENT_BOX_COLOUR))
+            handle.setZValue(4)
+            scene.addItem(handle)
+            items.append(handle)
+    return items

@@ -1,0 +1,109 @@
+"""Export reviewed faces as 300-W ``.pts`` files plus one COCO-keypoints JSON (no Qt).
+
+Two steps, so that the GUI can ask before anything is replaced: :func:`plan_export`
+says what would be written and which files already exist; :func:`write_export`
+writes, replacing existing files only when told to.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from uglli_core import ImageReadError, load_image, write_pts
+from uglli_core.images import image_size
+from uglli_core.pts import atomic_write_text
+
+from .landmark_geometry import CONTOURS
+from .project import Face, Project
+
+COCO_NAME = "landmarks_coco.json"
+
+
+@dataclass
+class ExportPlan:
+    pts_files: list[tuple[Path, np.ndarray]] = field(default_factory=list)
+    coco_path: Path | None = None
+    coco: dict = field(default_factory=dict)
+    existing: list[Path] = field(default_factory=list)     # would be replaced
+    problems: list[str] = field(default_factory=list)      # faces left out, and why
+
+    @property
+    def face_count(self) -> int:
+        return len(self.pts_files)
+
+
+def pts_name(image_path: str, position: int, faces_in_image: int) -> PurePosixPath:
+    """``<stem>.pts`` for an image's only face, ``<stem>_<k>.pts`` (k from 1) for several."""
+    path = PurePosixPath(image_path)
+    suffix = ".pts" if faces_in_image == 1 else f"_{position}.pts"
+    return path.with_name(path.stem + suffix)
+
+
+def plan_export(project: Project, target: Path, only_reviewed: bool = True) -> ExportPlan:
+    target = Path(target)
+    plan = ExportPlan(coco_path=target / COCO_NAME)
+    coco_images, annotations = [], []
+    for image in project.images:
+        chosen = [(position, face) for position, face in enumerate(image.faces, start=1)
+                  if face.points is not None and (face.reviewed or not only_reviewed)]
+        if not chosen:
+            continue
+        path = project.image_path(image)
+        try:
+            width, height = image.size or image_size(path) or load_image(path).shape[1::-1]
+        except ImageReadError as exc:
+            plan.problems.append(f"{image.path}: left out, the image cannot be read ({exc})")
+            continue
+        coco_images.append({"id": image.id, "file_name": image.path, "width": int(width), "height": int(height)})
+        for position, face in chosen:
+            plan.pts_files.append((target / pts_name(image.path, position, len(image.faces)), face.points))
+            annotations.append(_coco_annotation(face))
+    plan.coco = {
+        "info": {"description": f"68 facial landmarks reviewed with UGLLI Review in {project.folder.name}"},
+        "images": coco_images,
+        "annotations": annotations,
+        "categories": [{
+            "id": 1, "name": "face", "supercategory": "person",
+            "keypoints": [f"p{k}" for k in range(68)],
+            "skeleton": [[k + 1, k + 2] for first, last, _ in CONTOURS for k in range(first, last)]
+                        + [[last + 1, first + 1] for first, last, closed in CONTOURS if closed],
+        }],
+    }
+    plan.existing = [path for path, _ in plan.pts_files if path.exists()]
+    if plan.coco_path.exists():
+        plan.existing.append(plan.coco_path)
+    return plan
+
+
+def _coco_annotation(face: Face) -> dict:
+    x0, y0, x1, y1 = face.box
+    keypoints = np.column_stack([face.points, np.full(len(face.points), 2.0)])  # v=2: labelled, visible
+    return {
+        "id": face.id, "image_id": face.image.id, "category_id": 1, "iscrowd": 0,
+        "bbox": [x0, y0, x1 - x0, y1 - y0], "area": (x1 - x0) * (y1 - y0),
+        "num_keypoints": len(face.points), "keypoints": [round(float(v), 3) for v in keypoints.ravel()],
+        "uglli": {"source": face.source.value, "reviewed": face.reviewed, "uncertainty": face.uncertainty},
+    }
+
+
+def write_export(plan: ExportPlan, replace_existing: bool) -> tuple[list[Path], list[Path]]:
+    """Write the plan; returns (written, skipped because they exist)."""
+    existing = set(plan.existing)
+    written, skipped = [], []
+    for path, points in plan.pts_files:
+        if path in existing and not replace_existing:
+            skipped.append(path)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_pts(path, points)
+        written.append(path)
+    if plan.coco_path in existing and not replace_existing:
+        skipped.append(plan.coco_path)
+    else:
+        plan.coco_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(plan.coco_path, json.dumps(plan.coco, indent=1) + "\n")
+        written.append(plan.coco_path)
+    return written, skipped

@@ -1,0 +1,62 @@
+"""The face list panel: the table of faces (see :mod:`app.face_table`) and the note
+saying when the histogram filters it."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QLabel, QTableView, QToolButton, QVBoxLayout, QWidget
+
+from .face_table import HEADERS, UNCERTAINTY, FaceTableModel
+from .project import Face, ImageEntry
+
+COLUMN_WIDTHS = (190, 40, 100, 110, 70, 150)
+ROW_HEIGHT = 22
+
+
+class FaceListPanel(QWidget):
+    show_all_requested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.model = FaceTableModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setSortIndicator(UNCERTAINTY, Qt.SortOrder.DescendingOrder)
+        self.table.setSortingEnabled(True)  # the model sorts itself, in Python, on header clicks
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
+        for column, width in enumerate(COLUMN_WIDTHS[:len(HEADERS)]):
+            self.table.setColumnWidth(column, width)
+        self.filter_label = QLabel()
+        show_all = QToolButton(text="Show all")
+        show_all.clicked.connect(self.show_all_requested)
+        self.filter_row = QWidget()
+        row_layout = QVBoxLayout(self.filter_row)
+        row_layout.setContentsMargins(4, 2, 4, 2)
+        row_layout.addWidget(self.filter_label)
+        row_layout.addWidget(show_all)
+        self.filter_row.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.filter_row)
+        layout.addWidget(self.table)
+
+    def show_filter(self, bucket: tuple[float, float, bool] | None) -> None:
+        self.filter_row.setVisible(bucket is not None)
+        if bucket is not None:
+            self.filter_label.setText(f"Showing faces with uncertainty {bucket[0]:.2f}–{bucket[1]:.2f} %")
+
+    def current_row(self) -> int:
+        return self.table.currentIndex().row()
+
+    def select_row(self, row: int) -> bool:
+        if not 0 <= row < self.model.rowCount():
+            return False
+        self.table.selectRow(row)
+        self.table.scrollTo(self.model.index(row, 0))
+        return True
+
+    def select(self, item: Face | ImageEntry) -> bool:
+        """Select the row of a face (or of a face-less image); False when not listed."""
+        return self.select_row(self.model.row_of(item))

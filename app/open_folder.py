@@ -1,0 +1,51 @@
+"""Opening a folder: its store, what was saved there and what is new on disk, as a Project."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .project import Face, ImageEntry, Project
+from .scan import scan_folder
+from .store import ReviewStore, database_location
+
+
+class FolderError(OSError):
+    """A folder that cannot be opened at all; the message says why."""
+
+
+def open_folder(folder: str | Path, fallback_root: Path) -> Project:
+    """The project of ``folder``; its state lives in ``folder/.uglli`` or, when the folder
+    cannot be written, under ``fallback_root``. Raises FolderError or StoreOpenError."""
+    folder = Path(folder).absolute()
+    if not folder.is_dir():
+        raise FolderError(f"{folder} is not a folder")
+    notices = []
+    location, note = database_location(folder, fallback_root)
+    if note:
+        notices.append(note)
+    store = ReviewStore(location)
+    if store.notice:
+        notices.append(store.notice)
+    images = store.load()
+    scan = scan_folder(folder, known={image.path for image in images})
+    notices += scan.problems
+    gone = sorted({image.path for image in images} - set(scan.present))
+    if gone:
+        shown = ", ".join(gone[:5]) + (", …" if len(gone) > 5 else "")
+        notices.append(f"{len(gone)} reviewed image(s) are no longer in the folder: {shown}")
+    new_images = _entries(scan.new_images, first_image_id=max((i.id for i in images), default=0) + 1,
+                          first_face_id=max((f.id for i in images for f in i.faces), default=0) + 1)
+    store.write(images=new_images, faces=[face for image in new_images for face in image.faces])
+    images = sorted(images + new_images, key=lambda image: image.path)
+    return Project(folder, store, images, notices)
+
+
+def _entries(found_images, first_image_id: int, first_face_id: int) -> list[ImageEntry]:
+    entries, face_id = [], first_face_id
+    for image_id, found in enumerate(found_images, start=first_image_id):
+        entry = ImageEntry(image_id, found.path, detected=bool(found.faces), problem=found.problem)
+        for index, found_face in enumerate(found.faces, start=1):
+            entry.faces.append(Face(face_id, entry, index, found_face.box, found_face.box_source,
+                                    annotation=found_face.annotation))
+            face_id += 1
+        entries.append(entry)
+    return entries

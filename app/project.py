@@ -1,0 +1,318 @@
+"""The review data model, in plain Python: Project → ImageEntry → Face.
+
+The GUI only displays and edits this model. Every change goes through a
+:class:`Project` method, which first commits it to the :class:`~app.store.ReviewStore`
+(one transaction), then changes the objects and then announces it through
+:attr:`Project.events`; a change that cannot be saved is rolled back and reported
+through ``events.save_failed`` instead.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from uglli_core import N_LANDMARKS, FacePrediction
+from uglli_core.geometry import Box
+from uglli_core.metrics import mahalanobis_squared
+
+
+NO_FACE_FOUND = "no face found: draw its box by hand (Edit → Face Boxes)"
+
+
+class BoxSource(str, enum.Enum):
+    DETECTOR = "detector"
+    MANIFEST = "manifest"
+    ANNOTATION = "annotation"   # the tight box of a .pts file's points
+    MANUAL = "manual"
+
+
+class PointSource(str, enum.Enum):
+    """Where a face's current points come from."""
+    PREDICTED = "predicted"
+    ANNOTATION = "annotation"
+    MANUAL = "manual"           # edited by the reviewer
+
+
+class SaveError(RuntimeError):
+    """A change that the store could not commit; the message says why."""
+
+
+class Event:
+    """A minimal observer list, so that the model needs no Qt signals."""
+
+    def __init__(self):
+        self._callbacks: list[Callable] = []
+
+    def connect(self, callback: Callable) -> None:
+        self._callbacks.append(callback)
+
+    def emit(self, *args) -> None:
+        for callback in list(self._callbacks):
+            callback(*args)
+
+
+@dataclass
+class ProjectEvents:
+    face_changed: Event = field(default_factory=Event)         # (Face) points, flags or box
+    faces_changed: Event = field(default_factory=Event)        # (ImageEntry) faces added or removed
+    faces_detected: Event = field(default_factory=Event)       # (ImageEntry) the detector has looked
+    image_changed: Event = field(default_factory=Event)        # (ImageEntry) its problem
+    predictions_changed: Event = field(default_factory=Event)  # (list[Face])
+    save_failed: Event = field(default_factory=Event)          # (str) why
+
+
+@dataclass(eq=False)
+class Face:
+    id: int
+    image: "ImageEntry" = field(repr=False)
+    index: int                                   # 1-based place in its image, for export names
+    box: Box
+    box_source: BoxSource
+    annotation: np.ndarray | None = None         # (68, 2) from a .pts file, never edited
+    prediction: FacePrediction | None = None     # for the current box
+    edited: np.ndarray | None = None             # (68, 2) once the reviewer has moved a point
+    point_reviewed: np.ndarray = field(default_factory=lambda: np.zeros(N_LANDMARKS, bool))
+    reviewed: bool = False
+    _scored: FacePrediction | None = field(default=None, init=False, repr=False)
+    _score_cache: tuple = field(default=(None, None), init=False, repr=False)
+
+    @property
+    def points(self) -> np.ndarray | None:
+        """The face's current 68 points: edited, else annotated, else predicted."""
+        for candidate in (self.edited, self.annotation):
+            if candidate is not None:
+                return candidate
+        return None if self.prediction is None else self.prediction.landmarks
+
+    @property
+    def source(self) -> PointSource | None:
+        if self.edited is not None:
+            return PointSource.MANUAL
+        if self.annotation is not None:
+            return PointSource.ANNOTATION
+        return PointSource.PREDICTED if self.prediction is not None else None
+
+    @property
+    def point_uncertainty(self) -> np.ndarray | None:
+        """(68,) percent of the box size; None until predicted."""
+        return self._scores()[0]
+
+    @property
+    def uncertainty(self) -> float | None:
+        scores = self._scores()[0]
+        return None if scores is None else float(scores.mean())
+
+    @property
+    def point_disagreement(self) -> np.ndarray | None:
+        """(68,) squared Mahalanobis distance of the annotation from the prediction."""
+        return self._scores()[1]
+
+    @property
+    def disagreement(self) -> float | None:
+        """Mean squared Mahalanobis distance: about 2 when the annotation agrees with a
+        calibrated model, much more when it lies outside the model's ellipses."""
+        distances = self._scores()[1]
+        return None if distances is None else float(distances.mean())
+
+    def _scores(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Point uncertainty and disagreement, computed once per prediction (sorting
+        thousands of faces asks for them often)."""
+        prediction = self.prediction
+        if prediction is None:
+            return None, None
+        if self._scored is not prediction:
+            disagreement = None
+            if self.annotation is not None:
+                disagreement = mahalanobis_squared(self.annotation, prediction.landmarks, prediction.covariances)
+            self._score_cache = (prediction.point_uncertainty, disagreement)
+            self._scored = prediction
+        return self._score_cache
+
+
+@dataclass(eq=False)
+class ImageEntry:
+    id: int
+    path: str                                    # relative to the project folder, '/'-separated
+    faces: list[Face] = field(default_factory=list)
+    detected: bool = False                       # faces are known (files or detector): do not detect
+    unreadable: bool = False
+    problem: str = ""                            # shown to the user; empty when all is well
+    size: tuple[int, int] | None = None          # (width, height) once loaded
+
+    @property
+    def needs_detection(self) -> bool:
+        return not self.detected and not self.unreadable and not self.faces
+
+
+class Project:
+    """A reviewed folder. Built by :func:`app.open_folder.open_folder`."""
+
+    def __init__(self, folder: Path, store, images: list[ImageEntry], notices: list[str]):
+        self.folder = folder
+        self.store = store
+        self.images = images
+        self.notices = notices                    # things the user should read once, on opening
+        self.events = ProjectEvents()
+        self._images = {image.id: image for image in images}
+        self._faces = {face.id: face for image in images for face in image.faces}
+        self._next_face_id = max(self._faces, default=0) + 1
+
+    # -- reading ---------------------------------------------------------------------
+    def faces(self) -> Iterator[Face]:
+        for image in self.images:
+            yield from image.faces
+
+    def image(self, image_id: int) -> ImageEntry:
+        return self._images[image_id]
+
+    def face(self, face_id: int) -> Face | None:
+        return self._faces.get(face_id)
+
+    def image_path(self, image: ImageEntry) -> Path:
+        return self.folder / image.path
+
+    def summary(self) -> str:
+        faces = list(self.faces())
+        reviewed = sum(face.reviewed for face in faces)
+        waiting = sum(face.prediction is None for face in faces)
+        problems = sum(bool(image.problem) for image in self.images)
+        return (f"{len(self.images)} images · {len(faces)} faces · {reviewed} reviewed · "
+                f"{waiting} waiting for prediction · {problems} with problems")
+
+    def pending_work(self) -> list[ImageEntry]:
+        """Images that still need the detector or have faces without predictions."""
+        return [image for image in self.images if not image.unreadable and (
+                image.needs_detection or any(face.prediction is None for face in image.faces))]
+
+    # -- points and review flags -----------------------------------------------------
+    def move_point(self, face: Face, index: int, xy: tuple[float, float]) -> bool:
+        """Put one point at ``xy``; a point the reviewer has placed counts as reviewed."""
+        edited = np.array(face.points, dtype=np.float64)
+        edited[index] = xy
+        reviewed = face.point_reviewed.copy()
+        reviewed[index] = True
+        return self.restore_points(face, edited, reviewed)
+
+    def restore_points(self, face: Face, edited: np.ndarray | None, point_reviewed: np.ndarray) -> bool:
+        return self._change_face(face, edited=edited, point_reviewed=point_reviewed)
+
+    def set_point_reviewed(self, face: Face, index: int, value: bool) -> bool:
+        reviewed = face.point_reviewed.copy()
+        reviewed[index] = value
+        return self._change_face(face, point_reviewed=reviewed)
+
+    def set_face_reviewed(self, face: Face, value: bool) -> bool:
+        return self._change_face(face, reviewed=value)
+
+    # -- boxes -----------------------------------------------------------------------
+    def set_box(self, face: Face, box: Box, prediction: FacePrediction | None = None) -> bool:
+        """Move a face's box; its prediction (made for the old box) goes unless given."""
+        return self._change_face(face, box=tuple(float(v) for v in box), prediction=prediction)
+
+    def add_face(self, image: ImageEntry, box: Box) -> Face | None:
+        """A face boxed by hand."""
+        index = max((f.index for f in image.faces), default=0) + 1
+        face = Face(self._next_face_id, image, index, tuple(float(v) for v in box), BoxSource.MANUAL)
+        return face if self.restore_face(face) else None
+
+    def restore_face(self, face: Face) -> bool:
+        """Put a face (new, or one removed before) into its image."""
+        image = face.image
+        image.faces.append(face)
+        image.faces.sort(key=lambda f: f.index)
+        problem = image.problem
+        if problem == NO_FACE_FOUND:
+            image.problem = ""
+        if not self._save(lambda: self.store.write(images=[image], faces=[face])):
+            image.faces.remove(face)
+            image.problem = problem
+            return False
+        self._faces[face.id] = face
+        self._next_face_id = max(self._next_face_id, face.id + 1)
+        self.events.faces_changed.emit(image)
+        return True
+
+    def remove_face(self, face: Face) -> bool:
+        if not self._save(lambda: self.store.write(deleted_faces=[face])):
+            return False
+        face.image.faces.remove(face)
+        del self._faces[face.id]
+        self.events.faces_changed.emit(face.image)
+        return True
+
+    # -- results of the detector and the model ---------------------------------------
+    def record_detection(self, image: ImageEntry, boxes: list[Box]) -> None:
+        """The detector looked at ``image`` and found ``boxes`` (possibly none)."""
+        faces = [Face(self._next_face_id + k, image, len(image.faces) + k + 1,
+                      tuple(float(v) for v in box), BoxSource.DETECTOR) for k, box in enumerate(boxes)]
+        problem = "" if faces else NO_FACE_FOUND
+        before = (image.detected, image.problem)
+        image.detected, image.problem = True, problem
+        image.faces += faces
+        if not self._save(lambda: self.store.write(images=[image], faces=faces)):
+            image.detected, image.problem = before
+            del image.faces[len(image.faces) - len(faces):]
+            return
+        self._faces.update((face.id, face) for face in faces)
+        self._next_face_id += len(faces)
+        self.events.faces_detected.emit(image)
+
+    def record_predictions(self, results: list[tuple[Face, FacePrediction]],
+                           sizes: dict[ImageEntry, tuple[int, int]] | None = None) -> None:
+        """Store the model's predictions and the sizes of the images they were made on
+        (one transaction for the batch)."""
+        results = [(face, p) for face, p in results if face.id in self._faces]
+        sizes = sizes or {}
+        before = {image: image.size for image in sizes}
+        for face, prediction in results:
+            face.prediction = prediction
+        for image, size in sizes.items():
+            image.size = size
+        faces = [face for face, _ in results]
+        if not self._save(lambda: self.store.write(images=list(sizes), faces=faces)):
+            for face in faces:
+                face.prediction = None
+            for image, size in before.items():
+                image.size = size
+            return
+        self.events.predictions_changed.emit(faces)
+
+    def record_image_problem(self, image: ImageEntry, problem: str, unreadable: bool = False) -> None:
+        self._change_image(image, problem=problem, unreadable=unreadable)
+
+    # -- plumbing --------------------------------------------------------------------
+    def _change_face(self, face: Face, **changes) -> bool:
+        old = {name: getattr(face, name) for name in changes}
+        for name, value in changes.items():
+            setattr(face, name, value)
+        if not self._save(lambda: self.store.write(faces=[face])):
+            for name, value in old.items():
+                setattr(face, name, value)
+            return False
+        self.events.face_changed.emit(face)
+        return True
+
+    def _change_image(self, image: ImageEntry, **changes) -> None:
+        old = {name: getattr(image, name) for name in changes}
+        for name, value in changes.items():
+            setattr(image, name, value)
+        if not self._save(lambda: self.store.write(images=[image])):
+            for name, value in old.items():
+                setattr(image, name, value)
+            return
+        self.events.image_changed.emit(image)
+
+    def _save(self, write: Callable[[], None]) -> bool:
+        try:
+            write()
+        except SaveError as exc:
+            self.events.save_failed.emit(str(exc))
+            return False
+        return True
+
+    def close(self) -> None:
+        self.store.close()

@@ -1,0 +1,143 @@
+"""The canvas: overlays drawn from the model, mouse editing, boxes."""
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtWidgets import QGraphicsItem
+
+from app.landmark_geometry import ellipse_axes
+
+
+@pytest.fixture
+def reviewed_window(make_window, open_and_predict, crops_folder):
+    window = make_window()
+    open_and_predict(window, crops_folder)
+    window.table.selectRow(0)
+    return window
+
+
+def test_overlay_follows_the_face_and_the_toggles(reviewed_window):
+    window = reviewed_window
+    canvas, face = window.canvas, window.canvas.face
+    overlay = canvas._overlay
+    for index in (0, 33, 67):
+        marker = overlay.markers[index]
+        assert np.allclose((marker.pos().x(), marker.pos().y()), face.points[index])
+        assert marker.flags() & QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations
+        major, minor, angle = ellipse_axes(face.prediction.covariances[index])
+        ellipse = overlay.ellipses[index]
+        assert ellipse.rect().width() == pytest.approx(2 * major) and ellipse.rect().height() == pytest.approx(2 * minor)
+        assert ellipse.rotation() == pytest.approx(angle)
+        assert np.allclose((ellipse.pos().x(), ellipse.pos().y()), face.prediction.landmarks[index])
+    assert overlay.ellipses[0].isVisible() and overlay.contours.isVisible() and not overlay.numbers[0].isVisible()
+    window.actions["show_ellipses"].trigger()
+    window.actions["show_contours"].trigger()
+    window.actions["show_numbers"].trigger()
+    assert not overlay.ellipses[0].isVisible() and not overlay.contours.isVisible() and overlay.numbers[0].isVisible()
+
+
+def test_points_keep_their_size_on_screen_when_zooming(reviewed_window):
+    canvas = reviewed_window.canvas
+    marker = canvas._overlay.markers[10]
+
+    def on_screen_width():
+        return marker.deviceTransform(canvas.viewportTransform()).mapRect(marker.boundingRect()).width()
+
+    before = on_screen_width()
+    canvas.zoom(3.0)
+    assert on_screen_width() == pytest.approx(before)
+
+
+def test_click_places_the_selected_point_and_arrows_nudge_it(qtbot, reviewed_window):
+    window = reviewed_window
+    canvas, face = window.canvas, window.canvas.face
+    window.actions["next_point"].trigger()          # selects point 0
+    assert canvas.selected_point == 0
+    target = QPointF(*face.points[8]) + QPointF(3, -20)
+    viewport_pos = canvas.mapFromScene(target)
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=viewport_pos)
+    placed = canvas.mapToScene(viewport_pos)
+    assert np.allclose(face.points[0], (placed.x(), placed.y()))
+    window.actions["nudge_right_far"].trigger()
+    window.actions["nudge_up"].trigger()
+    assert np.allclose(face.points[0], (placed.x() + 10, placed.y() - 1))
+    assert window.undo_stack.count() == 3 and face.point_reviewed[0]
+    window.actions["toggle_point_reviewed"].trigger()
+    assert not face.point_reviewed[0]
+
+
+def test_panning_with_a_drag_on_the_background_moves_nothing(qtbot, reviewed_window):
+    canvas, face = reviewed_window.canvas, reviewed_window.canvas.face
+    canvas.zoom(4.0)
+    before = face.points.copy()
+    centre = canvas.mapToScene(canvas.viewport().rect().center())
+    empty = canvas.viewport().rect().topLeft() + QPoint(5, 5)
+    qtbot.mousePress(canvas.viewport(), Qt.MouseButton.LeftButton, pos=empty)
+    qtbot.mouseMove(canvas.viewport(), empty + QPoint(30, 30))
+    qtbot.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, pos=empty + QPoint(30, 30))
+    assert np.array_equal(face.points, before) and reviewed_window.undo_stack.count() == 0
+    assert canvas.mapToScene(canvas.viewport().rect().center()) != centre
+
+
+def test_face_boxes_are_drawn_moved_and_deleted_by_hand(qtbot, reviewed_window):
+    window = reviewed_window
+    canvas = window.canvas
+    image = canvas.image
+    face = canvas.face
+    window.actions["box_mode"].trigger()
+    canvas.fit_image()
+    viewport = canvas.viewport()
+
+    # Draw a new box in the image's top-left corner, outside the face box.
+    corner = canvas.mapFromScene(QPointF(2, 2))
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=corner)
+    qtbot.mouseMove(viewport, corner + QPoint(20, 20))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=corner + QPoint(40, 40))
+    assert len(image.faces) == 2
+    new = image.faces[1]
+    assert new.box_source.value == "manual" and canvas.face is new
+
+    # Move the new box: one undo step; the prediction follows the box.
+    start = QPointF((new.box[0] + new.box[2]) / 2, (new.box[1] + new.box[3]) / 2)
+    with qtbot.waitSignal(window.prediction_done, timeout=30_000):
+        qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=canvas.mapFromScene(start))
+        for step in (5, 10, 15):
+            qtbot.mouseMove(viewport, canvas.mapFromScene(start) + QPoint(step, step))
+        qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=canvas.mapFromScene(start) + QPoint(15, 15))
+    assert window.undo_stack.count() == 2 and new.prediction is not None and new.prediction.box == new.box
+
+    window.actions["delete_face"].trigger()
+    assert image.faces == [face]
+    window.actions["undo"].trigger()
+    assert new in image.faces
+    window.undo_stack.undo(), window.undo_stack.undo()
+    assert image.faces == [face]
+
+
+def test_decoded_images_are_kept_in_a_small_lru(tmp_path, qapp):
+    from app.image_cache import PixmapCache
+    from uglli_core import ImageReadError
+    import cv2
+
+    paths = []
+    for k in range(5):
+        paths.append(tmp_path / f"{k}.png")
+        cv2.imwrite(str(paths[-1]), np.full((20, 30 + k, 3), 10 * k, np.uint8))
+    cache = PixmapCache(capacity=3)
+    for path in paths:
+        assert cache.get(path).width() == 30 + paths.index(path)
+    assert len(cache) == 3
+    (tmp_path / "bad.png").write_bytes(b"nope")
+    with pytest.raises(ImageReadError):
+        cache.get(tmp_path / "bad.png")
+
+
+def test_the_view_follows_changes_made_to_the_model(reviewed_window):
+    window = reviewed_window
+    project, face = window.project, window.canvas.face
+    project.move_point(face, 12, (50.0, 60.0))
+    project.set_face_reviewed(face, True)
+    marker = window.canvas._overlay.markers[12]
+    assert (marker.pos().x(), marker.pos().y()) == (50.0, 60.0)
+    row = window.faces.row_of(face)
+    assert window.faces.data(window.faces.index(row, 4)) == "✓"
+    assert "edited" in window.faces.data(window.faces.index(row, 5))

@@ -1,0 +1,94 @@
+"""Triage, the histogram filter, shortcuts, recent folders, drag and drop, notices."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from app.actions import ACTIONS, ShortcutsDialog
+from app.recent_folders import settings
+from app.triage import next_uncertain_point
+
+
+def test_next_uncertain_point_jumps_across_the_folder_and_centres_it(make_window, open_and_predict, crops_folder):
+    window = make_window()
+    project = open_and_predict(window, crops_folder)
+    expected_face, expected_index = next_uncertain_point(project.faces())
+    window.actions["next_uncertain_point"].trigger()
+    canvas = window.canvas
+    assert canvas.face is expected_face and canvas.selected_point == expected_index
+    centre = canvas.mapToScene(canvas.viewport().rect().center())
+    assert np.allclose((centre.x(), centre.y()), expected_face.points[expected_index], atol=2.0)
+    assert window.faces.row_at(window.table.currentIndex().row()).face is expected_face
+    # Marking it reviewed sends the next press elsewhere.
+    window.actions["toggle_point_reviewed"].trigger()
+    window.actions["next_uncertain_point"].trigger()
+    assert (canvas.face, canvas.selected_point) != (expected_face, expected_index)
+
+
+def test_clicking_a_histogram_bar_filters_the_list(qtbot, make_window, open_and_predict, crops_folder):
+    window = make_window()
+    open_and_predict(window, crops_folder)
+    histogram = window.histogram
+    bar = int(np.argmax(histogram.counts))
+    x = (histogram.edges[bar] + histogram.edges[bar + 1]) / 2
+    scene_pos = histogram.getPlotItem().vb.mapViewToScene(QPointF(x, histogram.counts[bar] / 2))
+    qtbot.mouseClick(histogram.viewport(), Qt.MouseButton.LeftButton, pos=histogram.mapFromScene(scene_pos))
+    table = window.faces
+    assert table.rowCount() == histogram.counts[bar] < 5
+    low, high = histogram.edges[bar], histogram.edges[bar + 1]
+    assert all(low <= table.row_at(r).face.uncertainty <= high for r in range(table.rowCount()))
+    assert window.face_list.filter_row.isVisibleTo(window)
+    histogram.select_bar(None)
+    assert table.rowCount() == 5
+
+
+def test_shortcuts_dialog_lists_every_keyboard_command(qtbot):
+    dialog = ShortcutsDialog()
+    qtbot.addWidget(dialog)
+    commands = {dialog.table.item(r, 0).text(): dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
+    assert commands["Next Uncertain Point (whole folder)"] == "U"
+    assert commands["Accept Face (mark reviewed)"].startswith("A")
+    assert "Next Face" in commands and "Undo" in commands and "Uncertainty Ellipses" in commands
+    assert len(commands) >= sum(bool(spec.keys) for spec in ACTIONS)
+
+
+def test_recent_folders_and_drag_and_drop(make_window, crops_folder, annotated_photos_folder, tmp_path):
+    window = make_window(model=tmp_path / "none.pt")
+    window.open_folder(crops_folder)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(annotated_photos_folder))])
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                      Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(drop)
+    assert window.project.folder == annotated_photos_folder
+    recent = settings().value("recent_folders", [], list)
+    assert recent[:2] == [str(annotated_photos_folder), str(crops_folder)]
+    entry = next(a for a in window.recent.menu.actions() if a.text() == str(crops_folder))
+    entry.trigger()
+    assert window.project.folder == crops_folder
+
+
+def test_unwritable_folder_and_damaged_database_are_told(make_window, crops_folder, tmp_path):
+    (crops_folder / ".uglli").write_text("a file where the state folder should be")
+    window = make_window(model=tmp_path / "none.pt")
+    window.open_folder(crops_folder)
+    assert any("cannot be written" in m for m in window.notices.messages)
+    damaged = window.project.store.path
+    window.close_project()
+    damaged.write_bytes(b"garbage" * 500)
+    window.open_folder(crops_folder)
+    assert any("could not be used" in m and "moved to" in m for m in window.notices.messages)
+
+
+def test_screenshot_from_the_command_line(crops_folder, tiny_model, tmp_path):
+    out = tmp_path / "shot.png"
+    result = subprocess.run([sys.executable, "-m", "app.main", str(crops_folder), "--model", str(tiny_model),
+                              "--screenshot", str(out)], capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "OMP_NUM_THREADS": "1"})  # torch: one thread, as here
+    assert result.returncode == 0, result.stderr
+    from PySide6.QtGui import QImage
+    image = QImage(str(out))
+    assert image.width() >= 800 and image.height() >= 600
