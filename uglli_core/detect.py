@@ -14,7 +14,7 @@ nothing is downloaded). Measured on the 185 AFW photos of ``shared/datasets/afw-
 * dlib's defaults (no upsampling, threshold 0) find 83 %; OpenCV's Haar cascades find
   at most 86 % with more false boxes and are slower; adding the frontal cascade to HOG
   finds 3 of the 4 faces HOG misses for +0.46 s and +1.5 false boxes per photo.
-See ``scripts/DETECTOR.md`` for the table.
+The README ("Face detector") has the table.
 """
 from __future__ import annotations
 
