@@ -54,6 +54,8 @@ ACTIONS = (
     ActionSpec("toggle_point_reviewed", "Mark Point &Reviewed", "&Review", ("R",), short="Point ✓"),
     ActionSpec("accept_face", "&Accept Face (mark reviewed)", "&Review", ("A", "Return"), short="Accept face"),
     ActionSpec("deselect_point", "Deselect Point", "&Review", ("Esc",)),
+    ActionSpec("fine_tune", "&Fine-tune on Corrections…", "&Model"),
+    ActionSpec("model_versions", "Model &Versions…", "&Model"),
     ActionSpec("shortcuts", "&Keyboard Shortcuts", "&Help", ("F1", "?")),
     ActionSpec("about", "&About UGLLI Review", "&Help"),
 )

@@ -18,8 +18,10 @@ from .export_dialog import ask_replace_existing
 from .face_list import FaceListPanel
 from .histogram import UncertaintyHistogram
 from .image_cache import PixmapCache
+from .model_control import ModelControl
 from .notice_bar import NoticeBar
-from .open_folder import FolderError, open_folder
+from .folder_opener import open_folder_responsively
+from .open_folder import FolderError
 from .prediction import PredictionController
 from .progress_panel import ProgressPanel
 from .project import Face, ImageEntry, Project, SaveError
@@ -51,6 +53,7 @@ class MainWindow(QMainWindow):
         self.pixmaps = PixmapCache()
         self._fit_next = True  # whether showing the next selected face zooms onto it
         self.prediction = PredictionController(model_path, self)
+        self.models = ModelControl(self)  # Model menu: fine-tuning and versions
         self._build_widgets()
         self._build_actions()
         self._connect()
@@ -111,6 +114,7 @@ class MainWindow(QMainWindow):
             "next_point": lambda: self.step_point(1), "previous_point": lambda: self.step_point(-1),
             "toggle_point_reviewed": self.toggle_point_reviewed, "accept_face": self.accept_face,
             "deselect_point": lambda: self.canvas.select_point(-1),
+            "fine_tune": self.models.show_fine_tune, "model_versions": self.models.show_versions,
             "shortcuts": lambda: ShortcutsDialog(self).exec(), "about": self._about,
         } | {name: (lambda checked=False, step=step: self.nudge(*step)) for name, step in NUDGES.items()}
         self.actions: dict[str, object] = {}
@@ -169,7 +173,7 @@ class MainWindow(QMainWindow):
         """Open ``folder`` (closing the current one); False, with a notice, when it cannot be."""
         self.close_project()
         try:
-            project = open_folder(folder, fallback_state_root())
+            project = open_folder_responsively(folder, fallback_state_root(), progress=self._show_reading_progress)
         except (FolderError, StoreOpenError, SaveError, OSError) as exc:
             self.notices.add(f"Cannot open {folder}: {exc}", "error")
             return False
@@ -186,6 +190,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{project.folder.name} — UGLLI Review")
         self.faces.set_project(project)
         self.prediction.set_project(project)
+        self.models.folder_opened(project)
         self._refresh_scores()
         self.recent.remember(project.folder)
         self.face_list.select_row(0)
@@ -193,10 +198,15 @@ class MainWindow(QMainWindow):
             self.start_prediction()
         return True
 
+    def _show_reading_progress(self, done: int, total: int) -> None:
+        if total:
+            self.statusBar().showMessage(f"Reading the folder: {done:,} / {total:,} new images")
+
     def close_project(self) -> None:
         if self.project is None:
             return
         self.prediction.set_project(None)
+        self.models.folder_closed()
         self.undo_stack.clear()
         self.faces.set_project(None)
         self.canvas.show_image(None, None)
@@ -212,7 +222,7 @@ class MainWindow(QMainWindow):
     def choose_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose an UGLLI model", "", "UGLLI model (*.pt)")
         if path:
-            self.set_model(Path(path))
+            self.models.use_base_model(Path(path))
 
     def set_model(self, path: Path) -> None:
         self.prediction.stop()
@@ -461,4 +471,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.prediction.shutdown()
         self.close_project()
+        self.models.shutdown()
         super().closeEvent(event)

@@ -1,10 +1,15 @@
-"""Opening a folder: its store, what was saved there and what is new on disk, as a Project."""
+"""Opening a folder: its store, what was saved there and what is new on disk, as a Project.
+
+Plain Python: :func:`open_folder` may run on a worker thread (see
+:mod:`app.folder_opener`), so that a folder of tens of thousands of images does not
+freeze the window while it is read.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 from .project import Face, ImageEntry, Project
-from .scan import scan_folder
+from .scan import Progress, scan_folder
 from .store import ReviewStore, database_location
 
 
@@ -12,9 +17,10 @@ class FolderError(OSError):
     """A folder that cannot be opened at all; the message says why."""
 
 
-def open_folder(folder: str | Path, fallback_root: Path) -> Project:
+def open_folder(folder: str | Path, fallback_root: Path, progress: Progress | None = None) -> Project:
     """The project of ``folder``; its state lives in ``folder/.uglli`` or, when the folder
-    cannot be written, under ``fallback_root``. Raises FolderError or StoreOpenError."""
+    cannot be written, under ``fallback_root``. ``progress`` is told now and then how
+    many new images have been read. Raises FolderError, StoreOpenError or SaveError."""
     folder = Path(folder).absolute()
     if not folder.is_dir():
         raise FolderError(f"{folder} is not a folder")
@@ -23,19 +29,25 @@ def open_folder(folder: str | Path, fallback_root: Path) -> Project:
     if note:
         notices.append(note)
     store = ReviewStore(location)
-    if store.notice:
-        notices.append(store.notice)
-    images = store.load()
-    scan = scan_folder(folder, known={image.path for image in images})
-    notices += scan.problems
-    gone = sorted({image.path for image in images} - set(scan.present))
-    if gone:
-        shown = ", ".join(gone[:5]) + (", …" if len(gone) > 5 else "")
-        notices.append(f"{len(gone)} reviewed image(s) are no longer in the folder: {shown}")
-    new_images = _entries(scan.new_images, first_image_id=max((i.id for i in images), default=0) + 1,
-                          first_face_id=max((f.id for i in images for f in i.faces), default=0) + 1)
-    store.write(images=new_images, faces=[face for image in new_images for face in image.faces])
-    images = sorted(images + new_images, key=lambda image: image.path)
+    try:
+        if store.notice:
+            notices.append(store.notice)
+        images = store.load()
+        known = {image.path for image in images}
+        scan = scan_folder(folder, known=known, progress=progress)
+        notices += scan.problems
+        gone = sorted(known - set(scan.present))
+        if gone:
+            shown = ", ".join(gone[:5]) + (", …" if len(gone) > 5 else "")
+            notices.append(f"{len(gone)} reviewed image(s) are no longer in the folder: {shown}")
+        new_images = _entries(scan.new_images, first_image_id=max((i.id for i in images), default=0) + 1,
+                              first_face_id=max((f.id for i in images for f in i.faces), default=0) + 1)
+        if new_images:
+            store.write(images=new_images, faces=[face for image in new_images for face in image.faces])
+            images = sorted(images + new_images, key=lambda image: image.path)
+    except BaseException:
+        store.close()
+        raise
     return Project(folder, store, images, notices)
 
 

@@ -6,30 +6,85 @@ batches, checking its cancel flag between batches. It never touches the project:
 results travel back by signal and :class:`PredictionController` (GUI thread) records
 them. A result whose face has meanwhile been moved or deleted is dropped; that face
 is still waiting and will be predicted on the next run, so a run resumes where the
-last one stopped.
+last one stopped. The controller hands the worker a run's images a chunk at a time,
+made from the project as it is then, so that a run over 50,000 images starts at once.
+
+Boxes and annotations that came from the folder's files are checked against their
+image here, once it is read (opening the folder reads no image): a face whose box
+(or whose annotation) cannot belong to the image is refused with the reason, as
+``uglli predict`` refuses such a row, and is not predicted.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
-from uglli_core import CheckpointError, ImageReadError, LandmarkPredictor, detect_faces, load_image
+from uglli_core import CheckpointError, ImageReadError, LandmarkPredictor, annotation_files, detect_faces, load_image
+from uglli_core.data import MANIFEST_NAME, tight_box
 from uglli_core.geometry import Box
+from uglli_core.images import box_problem
 
-from .project import Project
+from .project import BoxSource, Face, Project
 
 BATCH_SIZE = 16
+CHUNK_IMAGES = 256   # images handed to the worker at a time: a run over 50,000 starts at once
 
 
-@dataclass(frozen=True)
-class ImageJob:
+class FaceJob(NamedTuple):
+    """A known face still to predict."""
+    box: Box
+    source: BoxSource
+    index: int                             # 1-based place in its image
+    annotation_box: Box | None = None      # tight box of its .pts points, to check against the image
+
+    @classmethod
+    def of(cls, face: Face) -> "FaceJob":
+        annotation = None if face.annotation is None else tight_box(face.annotation)
+        return cls(face.box, face.box_source, face.index, annotation)
+
+
+class ImageJob(NamedTuple):
     image_id: int
-    path: Path
+    path: str
     detect: bool                 # run the detector first
-    boxes: tuple[Box, ...]       # known faces still to predict
+    faces: tuple[FaceJob, ...]   # known faces still to predict
+
+
+def refusal(job: ImageJob, face: FaceJob, size: tuple[int, int]) -> tuple[str, bool] | None:
+    """Why a face from the folder's files cannot belong to an image of ``size`` (width,
+    height), and whether the whole face goes (else only its annotation); None when it fits."""
+    if face.source is BoxSource.MANIFEST:
+        problem = box_problem(face.box, size, f"{MANIFEST_NAME} box")
+        if problem:
+            return problem, True
+    if face.annotation_box is not None and face.source in (BoxSource.MANIFEST, BoxSource.ANNOTATION):
+        problem = box_problem(face.annotation_box, size, "landmark box")
+        if problem:
+            return f"{_pts_name(job, face)}: {problem}", face.source is BoxSource.ANNOTATION
+    return None
+
+
+def _pts_name(job: ImageJob, face: FaceJob) -> str:
+    """The .pts file a face's annotation came from (see :func:`app.scan.scan_folder`)."""
+    image = Path(job.path)
+    if face.source is BoxSource.ANNOTATION:
+        files = annotation_files(image)
+        if 0 < face.index <= len(files):
+            return files[face.index - 1].name
+    return image.with_suffix(".pts").name
+
+
+def _first_line(message: str) -> str:
+    """A message without the library's detail that may follow it on more lines (e.g. torch's
+    list of every weight whose shape does not fit), and without a bracket left open."""
+    line = message.split("\n", 1)[0].rstrip()
+    if line.count("(") > line.count(")"):
+        line = line[:line.rfind("(")].rstrip()
+    return line
 
 
 class PredictionWorker(QObject):
@@ -39,8 +94,9 @@ class PredictionWorker(QObject):
     detected = Signal(int, int, list)          # run, image id, boxes
     predicted = Signal(int, list)              # run, [(image id, (width, height), box, FacePrediction)]
     image_failed = Signal(int, int, str, bool)  # run, image id, message, unreadable
+    refused = Signal(int, int, object, list)   # run, image id, (width, height), [(box, why, whole face)]
     progress = Signal(int, int, int)           # run, images done, images in the run
-    finished = Signal(int, bool)               # run, cancelled
+    finished = Signal(int, bool)               # run, cancelled (the chunk of the run is done)
     failed = Signal(int, str)                  # run, why it could not go on
 
     def __init__(self):
@@ -56,28 +112,31 @@ class PredictionWorker(QObject):
     def _cancelled(self, run: int) -> bool:
         return run <= self._cancelled_up_to
 
-    @Slot(int, object, list)
-    def run(self, run: int, model_path: Path | None, jobs: list[ImageJob]) -> None:
-        """Predict ``jobs`` with the model at ``model_path`` (None: the bundled one),
-        loaded once and kept for the next runs."""
+    @Slot(int, object, list, int, int)
+    def run(self, run: int, model_path: Path | None, jobs: list[ImageJob], done_before: int = 0,
+            total: int | None = None) -> None:
+        """Predict ``jobs`` (one chunk of a run of ``total`` images, ``done_before`` of them
+        done) with the model at ``model_path`` (None: the bundled one), loaded once and
+        kept for the next runs."""
         try:
             if self._predictor is None or self._predictor_path != model_path:
                 self._predictor = None
                 self._predictor = LandmarkPredictor.load(model_path)
                 self._predictor_path = model_path
             self.model_loaded.emit(run, self._predictor.device.type)
-            self._run(run, jobs)
+            self._run(run, jobs, done_before, len(jobs) if total is None else total)
         except CheckpointError as exc:
-            self.failed.emit(run, f"No model to predict with: {exc}. Choose one with File → Choose Model…")
+            self.failed.emit(run, f"No model to predict with: {_first_line(str(exc))}. "
+                                  f"Choose one with File → Choose Model…")
         except Exception as exc:  # keep the app alive and say why the run stopped
             self.failed.emit(run, f"Prediction stopped: {type(exc).__name__}: {exc}")
         else:
             self.finished.emit(run, self._cancelled(run))
 
-    def _run(self, run: int, jobs: list[ImageJob]) -> None:
+    def _run(self, run: int, jobs: list[ImageJob], done_before: int, total: int) -> None:
         batch: list[tuple[int, np.ndarray, Box]] = []
         waiting = 0  # jobs whose faces sit in the batch
-        for done, job in enumerate(jobs, start=1):
+        for done, job in enumerate(jobs, start=done_before + 1):
             if self._cancelled(run):
                 return
             faces = self._faces_to_predict(run, job)
@@ -86,10 +145,10 @@ class PredictionWorker(QObject):
             if len(batch) >= BATCH_SIZE:
                 self._predict(run, batch)
                 batch, waiting = [], 0
-            self.progress.emit(run, done - waiting, len(jobs))
+            self.progress.emit(run, done - waiting, total)
         if batch and not self._cancelled(run):
             self._predict(run, batch)
-            self.progress.emit(run, len(jobs), len(jobs))
+            self.progress.emit(run, done_before + len(jobs), total)
 
     def _faces_to_predict(self, run: int, job: ImageJob) -> list[tuple[int, np.ndarray, Box]]:
         try:
@@ -97,7 +156,18 @@ class PredictionWorker(QObject):
         except ImageReadError as exc:
             self.image_failed.emit(run, job.image_id, str(exc), True)
             return []
-        boxes = job.boxes
+        size = (image.shape[1], image.shape[0])
+        boxes, refused = [], []
+        for face in job.faces:
+            why = refusal(job, face, size)
+            if why is None:
+                boxes.append(face.box)
+            else:
+                refused.append((face.box, *why))
+                if not why[1]:
+                    boxes.append(face.box)  # only the annotation goes: the box is fine
+        if refused:
+            self.refused.emit(run, job.image_id, size, refused)
         if job.detect:
             try:
                 boxes = tuple(tuple(float(v) for v in box) for box in detect_faces(image))
@@ -124,7 +194,7 @@ class PredictionController(QObject):
     finished = Signal(bool)            # cancelled
     failed = Signal(str)
     model_loaded = Signal(str)
-    _start = Signal(int, object, list)
+    _start = Signal(int, object, list, int, int)
 
     def __init__(self, model_path: Path | None, parent: QObject | None = None):
         super().__init__(parent)
@@ -133,6 +203,8 @@ class PredictionController(QObject):
         self.running = False
         self._run = 0
         self._again = False   # work was added during the run: start another when it ends
+        self._queue: list = []   # the images of the run
+        self._sent = 0           # how many of them the worker has been handed
         self._thread = QThread()
         self._thread.setObjectName("prediction")
         self._worker = PredictionWorker()
@@ -142,6 +214,7 @@ class PredictionController(QObject):
         self._worker.detected.connect(self._on_detected)
         self._worker.predicted.connect(self._on_predicted)
         self._worker.image_failed.connect(self._on_image_failed)
+        self._worker.refused.connect(self._on_refused)
         self._worker.progress.connect(self._on_progress)
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
@@ -160,15 +233,25 @@ class PredictionController(QObject):
         if self.running:
             self._again = True
             return True
-        jobs = [ImageJob(image.id, self.project.image_path(image), image.needs_detection,
-                         tuple(face.box for face in image.faces if face.prediction is None))
-                for image in self.project.pending_work()]
-        if not jobs:
+        pending = self.project.pending_work()
+        if not pending:
             return False
         self._run += 1
+        self._queue, self._sent = pending, 0
         self._set_running(True)
-        self._start.emit(self._run, self.model_path, jobs)
+        self._send_chunk()
         return True
+
+    def _send_chunk(self) -> None:
+        """Hand the worker the next images of the run, as they are now (a box moved since
+        the run started is predicted where it is now)."""
+        chunk = self._queue[self._sent:self._sent + CHUNK_IMAGES]
+        done_before, self._sent = self._sent, self._sent + len(chunk)
+        folder = f"{self.project.folder}{os.sep}"
+        jobs = [ImageJob(image.id, folder + image.path, image.needs_detection,
+                         tuple(FaceJob.of(face) for face in image.faces if face.prediction is None))
+                for image in chunk if self.project.image(image.id) is image and not image.unreadable]
+        self._start.emit(self._run, self.model_path, jobs, done_before, len(self._queue))
 
     def stop(self) -> None:
         """Cancel the current run and ignore whatever it still sends."""
@@ -198,7 +281,7 @@ class PredictionController(QObject):
         return run == self._run and self.running
 
     def _on_model_loaded(self, run: int, device: str) -> None:
-        if self._current(run):
+        if self._current(run) and self._sent <= CHUNK_IMAGES:  # said once a run
             self.model_loaded.emit(device)
 
     def _on_detected(self, run: int, image_id: int, boxes: list) -> None:
@@ -221,12 +304,29 @@ class PredictionController(QObject):
         if self._current(run):
             self.project.record_image_problem(self.project.image(image_id), message, unreadable)
 
+    def _on_refused(self, run: int, image_id: int, size: object, refused: list) -> None:
+        if not self._current(run):
+            return
+        image = self.project.image(image_id)
+        refusals = []
+        for box, why, whole in refused:
+            face = next((f for f in image.faces if f.prediction is None and f.box == box), None)
+            if face is not None:
+                refusals.append((face, why, whole))
+        self.project.refuse_faces(image, refusals)
+        if image.needs_detection:
+            self._again = True  # nothing usable came with the image: the detector looks next
+
     def _on_progress(self, run: int, done: int, total: int) -> None:
         if self._current(run):
             self.progress.emit(done, total)
 
     def _on_finished(self, run: int, cancelled: bool) -> None:
         if self._current(run):
+            if self._sent < len(self._queue) and not cancelled:
+                self._send_chunk()
+                return
+            self._queue = []
             self._set_running(False)
             if self._again and not cancelled:
                 self._again = False

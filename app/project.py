@@ -17,10 +17,33 @@ import numpy as np
 
 from uglli_core import N_LANDMARKS, FacePrediction
 from uglli_core.geometry import Box
-from uglli_core.metrics import mahalanobis_squared
+from uglli_core.metrics import mahalanobis_squared, point_uncertainty
 
 
 NO_FACE_FOUND = "no face found: draw its box by hand (Edit → Face Boxes)"
+PROBLEM_SEPARATOR = "; "
+SCORE_CHUNK = 4096          # faces scored together by warm_scores
+
+
+def display_text(text: str) -> str:
+    """``text`` with the undecodable bytes of a file name (which Python carries as lone
+    surrogates, and which neither SQLite nor Qt accepts) shown as U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def add_problem(problem: str, addition: str) -> str:
+    """An image's problem text with one more reason (each said once)."""
+    parts = [part for part in problem.split(PROBLEM_SEPARATOR) if part]
+    addition = display_text(addition)
+    return PROBLEM_SEPARATOR.join(parts if addition in parts else parts + [addition])
+
+
+def remove_problem(problem: str, removed: str) -> str:
+    return PROBLEM_SEPARATOR.join(part for part in problem.split(PROBLEM_SEPARATOR) if part and part != removed)
 
 
 class BoxSource(str, enum.Enum):
@@ -78,7 +101,8 @@ class Face:
     point_reviewed: np.ndarray = field(default_factory=lambda: np.zeros(N_LANDMARKS, bool))
     reviewed: bool = False
     _scored: FacePrediction | None = field(default=None, init=False, repr=False)
-    _score_cache: tuple = field(default=(None, None), init=False, repr=False)
+    _score_cache: tuple = field(default=(None, None, None, None), init=False, repr=False)
+    _scored_annotation: np.ndarray | None = field(default=None, init=False, repr=False)
 
     @property
     def points(self) -> np.ndarray | None:
@@ -103,8 +127,7 @@ class Face:
 
     @property
     def uncertainty(self) -> float | None:
-        scores = self._scores()[0]
-        return None if scores is None else float(scores.mean())
+        return self._scores()[2]
 
     @property
     def point_disagreement(self) -> np.ndarray | None:
@@ -115,22 +138,51 @@ class Face:
     def disagreement(self) -> float | None:
         """Mean squared Mahalanobis distance: about 2 when the annotation agrees with a
         calibrated model, much more when it lies outside the model's ellipses."""
-        distances = self._scores()[1]
-        return None if distances is None else float(distances.mean())
+        return self._scores()[3]
 
-    def _scores(self) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Point uncertainty and disagreement, computed once per prediction (sorting
-        thousands of faces asks for them often)."""
+    def _scores(self) -> tuple:
+        """(point uncertainty, point disagreement, their means), computed once per
+        prediction (sorting thousands of faces asks for them often); see warm_scores."""
         prediction = self.prediction
         if prediction is None:
-            return None, None
-        if self._scored is not prediction:
+            return None, None, None, None
+        if self._scored is not prediction or self._scored_annotation is not self.annotation:
             disagreement = None
             if self.annotation is not None:
                 disagreement = mahalanobis_squared(self.annotation, prediction.landmarks, prediction.covariances)
-            self._score_cache = (prediction.point_uncertainty, disagreement)
-            self._scored = prediction
+            self._set_scores(prediction.point_uncertainty, disagreement)
         return self._score_cache
+
+    def _set_scores(self, uncertainty: np.ndarray, disagreement: np.ndarray | None,
+                    means: tuple[float, float | None] | None = None) -> None:
+        if means is None:
+            means = (float(uncertainty.mean()), None if disagreement is None else float(disagreement.mean()))
+        self._score_cache = (uncertainty, disagreement, *means)
+        self._scored, self._scored_annotation = self.prediction, self.annotation
+
+
+def warm_scores(faces) -> None:
+    """Compute the scores of many predicted faces at once, vectorised (a folder of 50,000
+    faces is sorted by uncertainty as soon as it opens: one by one, that takes seconds)."""
+    todo = [face for face in faces if face.prediction is not None
+            and (face._scored is not face.prediction or face._scored_annotation is not face.annotation)]
+    for start in range(0, len(todo), SCORE_CHUNK):
+        chunk = todo[start:start + SCORE_CHUNK]
+        covariances = np.stack([face.prediction.covariances for face in chunk])
+        boxes = np.array([face.prediction.box for face in chunk], dtype=np.float64).reshape(-1, 4)
+        sizes = np.sqrt(np.maximum(boxes[:, 2] - boxes[:, 0], 1e-6) * np.maximum(boxes[:, 3] - boxes[:, 1], 1e-6))
+        uncertainty = 100 * point_uncertainty(covariances) / sizes[:, None]    # as FacePrediction does
+        means = uncertainty.mean(axis=1).tolist()
+        annotated = [k for k, face in enumerate(chunk) if face.annotation is not None]
+        disagreement = {}
+        if annotated:
+            distances = mahalanobis_squared(np.stack([chunk[k].annotation for k in annotated]),
+                                            np.stack([chunk[k].prediction.landmarks for k in annotated]),
+                                            covariances[annotated])
+            disagreement = dict(zip(annotated, zip(distances, distances.mean(axis=1).tolist())))
+        for k, face in enumerate(chunk):
+            distances, mean = disagreement.get(k, (None, None))
+            face._set_scores(uncertainty[k], distances, (means[k], mean))
 
 
 @dataclass(eq=False)
@@ -159,6 +211,7 @@ class Project:
         self.events = ProjectEvents()
         self._images = {image.id: image for image in images}
         self._faces = {face.id: face for image in images for face in image.faces}
+        warm_scores(self._faces.values())
         self._next_face_id = max(self._faces, default=0) + 1
 
     # -- reading ---------------------------------------------------------------------
@@ -176,11 +229,13 @@ class Project:
         return self.folder / image.path
 
     def summary(self) -> str:
-        faces = list(self.faces())
-        reviewed = sum(face.reviewed for face in faces)
-        waiting = sum(face.prediction is None for face in faces)
+        count = reviewed = waiting = 0
+        for face in self.faces():
+            count += 1
+            reviewed += face.reviewed
+            waiting += face.prediction is None
         problems = sum(bool(image.problem) for image in self.images)
-        return (f"{len(self.images)} images · {len(faces)} faces · {reviewed} reviewed · "
+        return (f"{len(self.images)} images · {count} faces · {reviewed} reviewed · "
                 f"{waiting} waiting for prediction · {problems} with problems")
 
     def pending_work(self) -> list[ImageEntry]:
@@ -225,8 +280,7 @@ class Project:
         image.faces.append(face)
         image.faces.sort(key=lambda f: f.index)
         problem = image.problem
-        if problem == NO_FACE_FOUND:
-            image.problem = ""
+        image.problem = remove_problem(problem, NO_FACE_FOUND)
         if not self._save(lambda: self.store.write(images=[image], faces=[face])):
             image.faces.remove(face)
             image.problem = problem
@@ -249,7 +303,9 @@ class Project:
         """The detector looked at ``image`` and found ``boxes`` (possibly none)."""
         faces = [Face(self._next_face_id + k, image, len(image.faces) + k + 1,
                       tuple(float(v) for v in box), BoxSource.DETECTOR) for k, box in enumerate(boxes)]
-        problem = "" if faces else NO_FACE_FOUND
+        problem = remove_problem(image.problem, NO_FACE_FOUND)  # other reasons stay (e.g. a refused .pts)
+        if not faces and not image.faces:
+            problem = add_problem(problem, NO_FACE_FOUND)
         before = (image.detected, image.problem)
         image.detected, image.problem = True, problem
         image.faces += faces
@@ -281,8 +337,62 @@ class Project:
             return
         self.events.predictions_changed.emit(faces)
 
+    def forget_predictions(self, faces: list[Face]) -> bool:
+        """Drop the predictions of ``faces`` (one transaction), so that the next prediction
+        run predicts them again, e.g. with another model. Their points are untouched where
+        the reviewer edited them or a .pts file gave them."""
+        faces = [face for face in faces if face.id in self._faces and face.prediction is not None]
+        before = [face.prediction for face in faces]
+        for face in faces:
+            face.prediction = None
+        if not self._save(lambda: self.store.write(faces=faces)):
+            for face, prediction in zip(faces, before):
+                face.prediction = prediction
+            return False
+        self.events.predictions_changed.emit(faces)
+        return True
+
     def record_image_problem(self, image: ImageEntry, problem: str, unreadable: bool = False) -> None:
-        self._change_image(image, problem=problem, unreadable=unreadable)
+        """Add a reason to the image's problem (an unreadable image is not predicted again)."""
+        self._change_image(image, problem=add_problem(image.problem, problem),
+                           unreadable=unreadable or image.unreadable)
+
+    def refuse_faces(self, image: ImageEntry, refusals: list[tuple[Face, str, bool]]) -> None:
+        """Faces from the folder's files that turned out not to fit their image once it was
+        read: (face, why, whether the face itself goes or only its annotation). The reasons
+        join the image's problem. A face the reviewer has worked on is kept as it is. When
+        no face is left, the image goes to the face detector. One transaction."""
+        refusals = [(face, why, whole) for face, why, whole in refusals if face.id in self._faces]
+        if not refusals:
+            return
+        before = (list(image.faces), image.problem, image.detected)
+        annotations = {face: face.annotation for face, _, _ in refusals}
+        changed, deleted = [], []
+        for face, why, whole in refusals:
+            image.problem = add_problem(image.problem, why)
+            if face.edited is not None or face.reviewed or face.point_reviewed.any():
+                continue  # never lose the reviewer's work: the reason is shown, the face stays
+            if whole:
+                image.faces.remove(face)
+                deleted.append(face)
+            else:
+                face.annotation = None
+                changed.append(face)
+        if not image.faces:
+            image.detected = False
+        if not self._save(lambda: self.store.write(images=[image], faces=changed, deleted_faces=deleted)):
+            image.faces[:], image.problem, image.detected = before
+            for face, annotation in annotations.items():
+                face.annotation = annotation
+            return
+        for face in deleted:
+            del self._faces[face.id]
+        for face in changed:
+            self.events.face_changed.emit(face)
+        if deleted:
+            self.events.faces_changed.emit(image)
+        else:
+            self.events.image_changed.emit(image)
 
     # -- plumbing --------------------------------------------------------------------
     def _change_face(self, face: Face, **changes) -> bool:

@@ -3,22 +3,33 @@
 A 300-W ``MANIFEST.csv`` gives each listed crop its detector box; otherwise
 ``<stem>.pts`` / ``<stem>_<k>.pts`` files give faces boxed by their landmarks;
 images with neither are left for the face detector.
+
+Opening a folder of tens of thousands of images must stay quick, so no image file
+is opened here: whether a box or an annotation fits its image is checked when the
+image is read for prediction (:mod:`app.prediction`), with the same rule
+(:func:`uglli_core.images.box_problem`) that ``uglli predict`` applies.
 """
 from __future__ import annotations
 
+import csv
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from uglli_core import DatasetError, PtsError, annotation_files, is_image_file, read_manifest, read_pts
-from uglli_core.data import MANIFEST_NAME, tight_box
+from uglli_core import DatasetError, PtsError, annotation_files, is_image_file, read_pts
+from uglli_core.data import MANIFEST_NAME, REQUIRED_MANIFEST_COLUMNS, _manifest_record, tight_box
 from uglli_core.geometry import Box
+from uglli_core.images import list_image_files
 
-from .project import BoxSource
+from .project import PROBLEM_SEPARATOR, BoxSource, display_text
 
 STATE_DIR_NAME = ".uglli"
+PROGRESS_EVERY = 500          # images between two progress reports
+
+Progress = Callable[[int, int], None]   # (images read, images to read)
 
 
 @dataclass
@@ -36,23 +47,13 @@ class FoundImage:
 
 
 def list_images(folder: Path) -> list[str]:
-    """Relative paths of the image files under ``folder`` (hidden folders skipped), sorted."""
-    found = []
-    pending = [folder]
-    while pending:
-        current = pending.pop()
-        try:
-            entries = list(os.scandir(current))
-        except OSError:
-            continue  # an unreadable sub-folder holds nothing we can show
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                pending.append(Path(entry.path))
-            elif is_image_file(entry.name):
-                found.append(Path(entry.path).relative_to(folder).as_posix())
-    return sorted(found)
+    """Relative paths of the image files under ``folder``, walked as
+    :func:`uglli_core.images.list_image_files` walks it (hidden entries skipped, links to
+    folders not followed), '/'-separated and sorted."""
+    folder = Path(folder)
+    prefix = len(str(folder).rstrip(os.sep)) + 1
+    paths = (str(path)[prefix:] for path in list_image_files(folder))
+    return sorted(paths if os.sep == "/" else (p.replace(os.sep, "/") for p in paths))
 
 
 @dataclass
@@ -62,37 +63,117 @@ class FolderScan:
     problems: list[str]                         # not tied to one image (e.g. a manifest row)
 
 
-def scan_folder(folder: Path, known: set[str] = frozenset()) -> FolderScan:
-    """The images under ``folder``; those not in ``known`` are read with their faces."""
+def scan_folder(folder: Path, known: set[str] = frozenset(), progress: Progress | None = None) -> FolderScan:
+    """The images under ``folder``; those not in ``known`` are read with their faces.
+    ``progress`` is told now and then how many of the new images have been read."""
+    folder = Path(folder)
     present = list_images(folder)
     new_paths = [p for p in present if p not in known]
     problems: list[str] = []
-    listed = _manifest_faces(folder, problems) if new_paths and (folder / MANIFEST_NAME).is_file() else {}
-    images = [_manifest_image(folder, path, listed[path]) if path in listed else _annotated_image(folder, path)
-              for path in new_paths]
-    missing = sorted(set(listed) - set(present))
-    problems += [f"{MANIFEST_NAME} lists {p}, which is not in the folder" for p in missing]
-    return FolderScan(present, images, problems)
+    manifest = folder / MANIFEST_NAME
+    # lexists: a manifest that is a FIFO, a folder or a broken link is reported, not ignored
+    listed = _manifest_faces(manifest, problems) if new_paths and os.path.lexists(manifest) else {}
+    images = []
+    for done, path in enumerate(new_paths):
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done, len(new_paths))
+        images.append(_manifest_image(folder, path, listed[path]) if path in listed
+                      else _annotated_image(folder, path))
+    if progress is not None:
+        progress(len(new_paths), len(new_paths))
+    present_set = set(present)
+    problems += [f"{MANIFEST_NAME} lists {_shown(name)}, which {_why_not_an_image(folder, name)}"
+                 for name in sorted(set(listed) - present_set)]
+    return FolderScan(present, images, [display_text(problem) for problem in problems])
 
 
-def _manifest_faces(folder: Path, problems: list[str]) -> dict[str, list[FoundFace]]:
+class _SizesUnknown(dict):
+    """Tells uglli_core's manifest row reader that no image size is known, so that it opens
+    no image: the boxes are checked against their images when those are read."""
+
+    def __contains__(self, key) -> bool:
+        return True
+
+    def __missing__(self, key):
+        return None
+
+
+def read_manifest_boxes(path: Path, problems: list[str]) -> list[tuple[str, Box]]:
+    """(image path as written, box) of every usable row of a 300-W manifest, read as
+    :func:`uglli_core.read_manifest` reads it (same messages, one per unusable row, in
+    ``problems``) but without opening the images. Raises DatasetError for a manifest
+    that cannot be read at all."""
+    if path.exists() and not path.is_file():
+        raise DatasetError(f"{path}: not a regular file")  # a FIFO would block the read forever
+    try:
+        handle = open(path, newline="", encoding="utf-8-sig", errors="surrogateescape")
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    rows, sizes = [], _SizesUnknown()
+    with handle:
+        reader = csv.DictReader(handle, skipinitialspace=True)
+        try:
+            missing = [c for c in REQUIRED_MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}")
+            for row in reader:
+                try:
+                    record = _manifest_record(path.parent, row, False, sizes)
+                except (DatasetError, PtsError) as exc:
+                    problems.append(f"{path.name} line {reader.line_num}: {exc}")
+                    continue
+                rows.append((record.name, record.box))
+        except (csv.Error, OSError) as exc:
+            raise DatasetError(f"{path}: not a readable CSV table (line {reader.line_num}: {exc})") from None
+    return rows
+
+
+def _manifest_faces(manifest: Path, problems: list[str]) -> dict[str, list[FoundFace]]:
     """The manifest's boxes by image; its .pts files are read per image, so that a broken
     one costs its image the annotation, not the box."""
     try:
-        records = read_manifest(folder / MANIFEST_NAME, problems, points=False)
+        rows = read_manifest_boxes(manifest, problems)
     except DatasetError as exc:
         problems.append(str(exc))
         return {}
     faces: dict[str, list[FoundFace]] = {}
-    for record in records:
-        faces.setdefault(Path(record.name).as_posix(), []).append(FoundFace(record.box, BoxSource.MANIFEST))
+    for name, box in rows:
+        faces.setdefault(_normalised(name), []).append(FoundFace(box, BoxSource.MANIFEST))
     return faces
+
+
+def _normalised(name: str) -> str:
+    """A manifest path as :func:`list_images` writes it ("./a.jpg" → "a.jpg")."""
+    return os.path.normpath(name).replace(os.sep, "/") if name.strip() else name
+
+
+def _why_not_an_image(folder: Path, name: str) -> str:
+    """Why a name from the manifest is not among the folder's images (the end of a sentence)."""
+    try:
+        if os.path.isabs(name) or _normalised(name).split("/")[0] == "..":
+            return "is outside the folder: only images inside it can be reviewed"
+        path = folder / name
+        if os.path.isdir(path):
+            return "is a folder, not an image file"
+        if not os.path.lexists(path):
+            return "is not in the folder"
+        if any(part.startswith(".") for part in _normalised(name).split("/")):
+            return "is hidden (names starting with '.' are skipped)"
+        if not is_image_file(name):
+            return "does not have an image file extension"
+        return "cannot be read as an image file"
+    except (OSError, ValueError):            # e.g. a NUL byte in the name
+        return "is not a valid file name"
+
+
+def _shown(name: str) -> str:
+    return name if name.isprintable() and name.strip() == name and name else repr(name)
 
 
 def _manifest_image(folder: Path, path: str, faces: list[FoundFace]) -> FoundImage:
     image = FoundImage(path, faces)
     pts_path = (folder / path).with_suffix(".pts")
-    if len(faces) == 1 and pts_path.exists():  # 300-W crops: one face, <stem>.pts
+    if len(faces) == 1 and os.path.lexists(pts_path):  # 300-W crops: one face, <stem>.pts
         try:
             faces[0].annotation = read_pts(pts_path)
         except PtsError as exc:
@@ -110,10 +191,10 @@ def _annotated_image(folder: Path, path: str) -> FoundImage:
             errors.append(_short(exc, pts_path))
             continue
         image.faces.append(FoundFace(tight_box(points), BoxSource.ANNOTATION, points))
-    image.problem = "; ".join(errors)
+    image.problem = PROBLEM_SEPARATOR.join(errors)
     return image
 
 
 def _short(error: PtsError, pts_path: Path) -> str:
     """The error naming the file, not its whole path."""
-    return str(error).replace(str(pts_path), pts_path.name)
+    return display_text(str(error).replace(str(pts_path), pts_path.name))

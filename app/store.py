@@ -2,15 +2,24 @@
 
 WAL journal, ``synchronous=FULL``: every :meth:`ReviewStore.write` is one
 transaction that is on disk when the call returns, so an acknowledged edit
-survives a crash. A file that is damaged or belongs to another program is moved
-aside (never overwritten) and the user is told; one written by a newer version of
-the app is refused.
+survives a crash (``tests/app/test_crash_safety.py`` kills a writer many times
+to check it). A new database is built under a temporary name and moved into place
+complete, so a crash while creating it never leaves a half-made file behind.
+
+A file that is damaged or belongs to another program is moved aside under a
+timestamped name (never overwritten, never deleted) and the user is told through
+:attr:`ReviewStore.notice`. That includes a damaged write-ahead log, which SQLite
+itself would silently ignore, dropping the changes it held. A database written by
+a newer version of the app, or one that cannot be opened for a reason that says
+nothing about its content (locked by another program, no permission, disk error),
+is refused with :class:`StoreOpenError` and left untouched.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import sqlite3
+import struct
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,11 +28,20 @@ import numpy as np
 
 from uglli_core import N_LANDMARKS, FacePrediction
 
-from .project import BoxSource, Face, ImageEntry, SaveError
+from .project import BoxSource, Face, ImageEntry, SaveError, display_text
 
 SCHEMA_VERSION = 1
 APPLICATION = "uglli-review"
 DATABASE_NAME = "review.sqlite"
+BUSY_TIMEOUT_S = 5.0            # wait this long for another program's write to end
+
+# SQLite result codes (the low byte of the extended code) that say the file's content
+# cannot be used; any other failure (busy, locked, read-only, I/O, full) says nothing
+# about the content, and the file is left alone.
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+_WAL_MAGIC = (0x377F0682, 0x377F0683)   # the checksum's words are little- / big-endian
+_WAL_VERSION = 3007000
+_WAL_HEADER = 32
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,10 +59,16 @@ CREATE INDEX faces_by_image ON faces (image_id);
 _FACE_COLUMNS = ("id", "image_id", "idx", "x0", "y0", "x1", "y1", "box_source", "annotation",
                  "landmarks", "covariances", "edited", "point_reviewed", "reviewed")
 _IMAGE_COLUMNS = ("id", "path", "detected", "unreadable", "problem", "width", "height")
+_BOX_SOURCES = {source.value: source for source in BoxSource}
 
 
 class StoreOpenError(RuntimeError):
     """The review database cannot be used and must not be touched (e.g. a newer schema)."""
+
+
+class _Unusable(Exception):
+    """The file's content cannot be used (damaged, foreign): move it aside. The message
+    completes "… could not be used (…)"."""
 
 
 def database_location(folder: Path, fallback_root: Path) -> tuple[Path, str | None]:
@@ -62,86 +86,203 @@ def database_location(folder: Path, fallback_root: Path) -> tuple[Path, str | No
         return state_dir / DATABASE_NAME, None
     except OSError as exc:
         resolved = str(folder.resolve())
-        key = hashlib.sha256(resolved.encode()).hexdigest()[:16]
+        key = hashlib.sha256(os.fsencode(resolved)).hexdigest()[:16]
         target = fallback_root / f"{folder.name or 'root'}-{key}"
         target.mkdir(parents=True, exist_ok=True)
         reason = exc.strerror or type(exc).__name__
-        return target / DATABASE_NAME, (f"{resolved} cannot be written ({reason}): your review is kept in "
-                                        f"{target} instead. The images and .pts files are not changed.")
+        return target / DATABASE_NAME, display_text(
+            f"{resolved} cannot be written ({reason}): your review is kept in {target} instead. "
+            f"The images and .pts files are not changed.")
 
 
 class ReviewStore:
     def __init__(self, path: Path):
         """Open (or create) the database at ``path``; see :attr:`notice` for what the user
-        must be told (a damaged file moved aside)."""
+        must be told (a damaged file moved aside). Raises StoreOpenError."""
         self.path = Path(path)
         self.notice: str | None = None
+        notices = []
+        wal = Path(f"{self.path}-wal")
+        if not os.path.lexists(self.path) and _size(wal):
+            aside = self._move_aside(("-wal", "-shm"))
+            notices.append(f"The review database {self.path} was missing but its journal was there. The "
+                           f"journal was moved to {aside.name}-wal and a new database was started.")
+        elif wal_problem := self._wal_problem():
+            aside = self._move_aside(("-wal", "-shm"))
+            notices.append(f"The journal of the review database {self.path} was damaged ({wal_problem}). "
+                           f"It was moved to {aside.name}-wal and the review was opened as it was last "
+                           f"saved in full: the most recent changes may be missing.")
         try:
-            self._connection = self._connect()
-        except sqlite3.DatabaseError as exc:
-            aside = self._move_aside()
-            self.notice = (f"The review database {self.path} could not be used ({exc}). It was moved to "
+            self._connection = self._open()
+            self._loaded: list[ImageEntry] | None = self._read()
+        except _Unusable as exc:
+            aside = self._move_aside(("", "-wal", "-shm", "-journal"))
+            notices.append(f"The review database {self.path} could not be used ({exc}). It was moved to "
                            f"{aside.name} and a new one was started: earlier review work is in that file.")
-            self._connection = self._connect()
+            self._connection = self._open()
+            self._loaded = []
+        self.notice = " ".join(notices) or None
 
     # -- opening ---------------------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
-        existed = self.path.exists() and self.path.stat().st_size > 0
-        connection = sqlite3.connect(self.path, isolation_level=None)  # transactions are explicit
+    def _open(self) -> sqlite3.Connection:
+        if not os.path.lexists(self.path):
+            self._create_file()
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
+            if self.path.stat().st_size == 0:
+                raise _Unusable("it is empty")
+        except FileNotFoundError:
+            raise _Unusable("it is a broken link") from None
+        except OSError as exc:
+            raise StoreOpenError(f"{self.path} cannot be opened ({exc.strerror or exc})") from None
+        try:
+            # check_same_thread=False: a folder may be opened on a worker thread and then
+            # used on the GUI thread; it is never used by two threads at once.
+            connection = sqlite3.connect(self.path, isolation_level=None,  # transactions are explicit
+                                         timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreOpenError(f"{self.path} cannot be opened ({exc})") from None
+        try:
+            self._check(connection)        # before anything is changed in a file that may be foreign
+            if connection.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
+                raise StoreOpenError(f"{self.path} cannot be opened (its journal cannot be switched to WAL)")
             connection.execute("PRAGMA synchronous=FULL")
-            if existed:
-                self._check(connection)
-            else:
-                self._create(connection)
-        except Exception:
+        except sqlite3.DatabaseError as exc:
+            connection.close()
+            if _is_damage(exc):
+                raise _Unusable(str(exc)) from None
+            raise StoreOpenError(f"{self.path} cannot be opened ({exc})") from None
+        except BaseException:
             connection.close()
             raise
         return connection
 
     def _check(self, connection: sqlite3.Connection) -> None:
-        if connection.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-            raise sqlite3.DatabaseError("it is damaged")
+        problems = [row[0] for row in connection.execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            raise _Unusable(f"it is damaged: {'; '.join(problems)}")
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if not {"meta", "images", "faces"} <= tables:
-            raise sqlite3.DatabaseError("it was not written by UGLLI Review")
+            raise _Unusable("it was not written by UGLLI Review")
+        for table, columns in (("images", _IMAGE_COLUMNS), ("faces", _FACE_COLUMNS)):
+            if not set(columns) <= {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}:
+                raise _Unusable("it was not written by UGLLI Review")
         meta = dict(connection.execute("SELECT key, value FROM meta"))
         if meta.get("application") != APPLICATION:
-            raise sqlite3.DatabaseError("it was not written by UGLLI Review")
+            raise _Unusable("it was not written by UGLLI Review")
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise StoreOpenError(f"{self.path} was written by a newer UGLLI Review (schema {version}); "
                                  f"update the app to open this folder")
         if version < SCHEMA_VERSION:
-            raise sqlite3.DatabaseError(f"its schema version {version} is unknown")
+            raise _Unusable(f"its schema version {version} is unknown")
 
-    def _create(self, connection: sqlite3.Connection) -> None:
-        created = time.strftime("%Y-%m-%dT%H:%M:%S")
-        connection.executescript(  # one script, one transaction: a half-made schema never lands
-            f"BEGIN IMMEDIATE; {_SCHEMA}"
-            f"INSERT INTO meta VALUES ('application', '{APPLICATION}'), ('created', '{created}');"
-            f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
-
-    def _move_aside(self) -> Path:
-        aside = self.path.with_name(f"{self.path.name}.unusable-{time.strftime('%Y%m%d-%H%M%S')}")
+    def _create_file(self) -> None:
+        """Build an empty database under a temporary name and move it into place complete,
+        without replacing a file another process has put there meanwhile."""
+        for suffix in ("-wal", "-shm"):   # empty leftovers (a journal with content was moved aside)
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        temporary = self.path.with_name(f".{self.path.name}.new-{os.getpid()}")
         for suffix in ("", "-wal", "-shm"):
+            Path(f"{temporary}{suffix}").unlink(missing_ok=True)
+        try:
+            connection = sqlite3.connect(temporary, isolation_level=None)
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=FULL")
+                created = time.strftime("%Y-%m-%dT%H:%M:%S")
+                connection.executescript(  # one script, one transaction
+                    f"BEGIN IMMEDIATE; {_SCHEMA}"
+                    f"INSERT INTO meta VALUES ('application', '{APPLICATION}'), ('created', '{created}');"
+                    f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+            finally:
+                connection.close()          # the last connection folds the journal into the file
+            _fsync(temporary)
+            try:
+                os.link(temporary, self.path)   # fails if someone else made one meanwhile: keep theirs
+            except FileExistsError:
+                pass
+            except OSError:                      # no hard links here (FAT, some network shares)
+                if not os.path.lexists(self.path):
+                    os.replace(temporary, self.path)
+            _fsync(self.path.parent)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreOpenError(f"{self.path} cannot be created ({getattr(exc, 'strerror', None) or exc})") \
+                from None
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{temporary}{suffix}").unlink(missing_ok=True)
+
+    def _wal_problem(self) -> str | None:
+        """Why the write-ahead log beside the database is damaged, or None when it is
+        absent, empty or sound. SQLite would ignore a damaged one without a word."""
+        wal = Path(f"{self.path}-wal")
+        try:
+            with open(wal, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                header = handle.read(_WAL_HEADER)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreOpenError(f"{wal} cannot be read ({exc.strerror or exc})") from None
+        if size == 0:
+            return None
+        if len(header) < _WAL_HEADER:
+            return f"{wal.name} is cut short"
+        magic, version = struct.unpack(">II", header[:8])
+        if magic not in _WAL_MAGIC or version != _WAL_VERSION:
+            return f"{wal.name} is not an SQLite journal"
+        if _wal_checksum(header[:24], big_endian=magic & 1) != struct.unpack(">II", header[24:32]):
+            return f"{wal.name} has a damaged header"
+        return None
+
+    def _move_aside(self, suffixes: tuple[str, ...]) -> Path:
+        """Rename the files ``<path><suffix>`` to ``<path>.unusable-<time>[-n]<suffix>``, a
+        name no earlier file has; returns ``<path>.unusable-<time>[-n]``."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for attempt in range(1, 1000):
+            aside = self.path.with_name(f"{self.path.name}.unusable-{stamp}{'' if attempt == 1 else f'-{attempt}'}")
+            if not any(os.path.lexists(f"{aside}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")):
+                break
+        for suffix in suffixes:
             source = Path(f"{self.path}{suffix}")
-            if source.exists():
+            if os.path.lexists(source):
                 os.replace(source, f"{aside}{suffix}")
         return aside
 
     # -- reading ---------------------------------------------------------------------
     def load(self) -> list[ImageEntry]:
+        """Every image and face saved (read once when the store opens: a record that cannot
+        be read makes the file unusable, like any other damage)."""
+        loaded, self._loaded = self._loaded, None
+        return loaded if loaded is not None else self._read()
+
+    def _read(self) -> list[ImageEntry]:
+        try:
+            return self._read_rows()
+        except (sqlite3.Error, ValueError, KeyError, TypeError, AttributeError) as exc:
+            if isinstance(exc, sqlite3.Error) and not _is_damage(exc):
+                self._connection.close()
+                raise StoreOpenError(f"{self.path} cannot be read ({exc})") from None
+            self._connection.close()
+            raise _Unusable(f"a saved record cannot be read: {exc}") from None
+
+    def _read_rows(self) -> list[ImageEntry]:
         images = {}
-        for row in self._connection.execute(f"SELECT {', '.join(_IMAGE_COLUMNS)} FROM images ORDER BY path"):
+        for row in self._connection.execute(f"SELECT {', '.join(_IMAGE_COLUMNS)} FROM images"):
             image_id, path, detected, unreadable, problem, width, height = row
             size = (width, height) if width is not None else None
-            images[image_id] = ImageEntry(image_id, path, [], bool(detected), bool(unreadable), problem, size)
+            images[image_id] = ImageEntry(image_id, _path_from_db(path), [], bool(detected), bool(unreadable),
+                                          problem, size)
         for row in self._connection.execute(f"SELECT {', '.join(_FACE_COLUMNS)} FROM faces ORDER BY idx"):
-            face = _face_from_row(dict(zip(_FACE_COLUMNS, row)), images)
-            face.image.faces.append(face)
-        return list(images.values())
+            face = _face_from_row(row, images)
+            if face is not None:
+                face.image.faces.append(face)
+        return sorted(images.values(), key=lambda image: image.path)
+
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's full integrity check finds (empty when the file is sound)."""
+        problems = [row[0] for row in self._connection.execute("PRAGMA integrity_check")]
+        return [] if problems == ["ok"] else problems
 
     # -- writing ---------------------------------------------------------------------
     def write(self, images=(), faces=(), deleted_faces=()) -> None:
@@ -172,8 +313,57 @@ class ReviewStore:
         self._connection.close()
 
 
+def _is_damage(error: sqlite3.Error) -> bool:
+    """Whether SQLite says the file's content is damaged or not a database."""
+    code = getattr(error, "sqlite_errorcode", None)   # Python ≥ 3.11
+    if code is not None:
+        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    return any(text in str(error) for text in ("malformed", "not a database"))
+
+
+def _wal_checksum(data: bytes, big_endian: bool) -> tuple[int, int]:
+    """SQLite's WAL checksum of ``data`` (a multiple of 8 bytes)."""
+    words = struct.unpack(f"{'>' if big_endian else '<'}{len(data) // 4}I", data)
+    s0 = s1 = 0
+    for k in range(0, len(words), 2):
+        s0 = (s0 + words[k] + s1) & 0xFFFFFFFF
+        s1 = (s1 + words[k + 1] + s0) & 0xFFFFFFFF
+    return s0, s1
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass  # some file systems cannot sync a folder
+    finally:
+        os.close(descriptor)
+
+
 def _marks(columns) -> str:
     return ", ".join("?" * len(columns))
+
+
+def _path_to_db(path: str) -> str | bytes:
+    """A file name that is not valid UTF-8 (Python carries its bytes as surrogates) is kept
+    as its raw bytes, so that it still names the same file."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+
+
+def _path_from_db(value: str | bytes) -> str:
+    return os.fsdecode(value) if isinstance(value, bytes) else value
 
 
 def _blob(array: np.ndarray | None) -> bytes | None:
@@ -186,7 +376,8 @@ def _array(blob: bytes | None, shape: tuple[int, ...]) -> np.ndarray | None:
 
 def _image_row(image: ImageEntry) -> tuple:
     width, height = image.size or (None, None)
-    return (image.id, image.path, int(image.detected), int(image.unreadable), image.problem, width, height)
+    return (image.id, _path_to_db(image.path), int(image.detected), int(image.unreadable),
+            display_text(image.problem), width, height)
 
 
 def _face_row(face: Face) -> tuple:
@@ -197,14 +388,19 @@ def _face_row(face: Face) -> tuple:
             _blob(face.edited), face.point_reviewed.astype(np.uint8).tobytes(), int(face.reviewed))
 
 
-def _face_from_row(row: dict, images: dict[int, ImageEntry]) -> Face:
-    box = (row["x0"], row["y0"], row["x1"], row["y1"])
-    landmarks = _array(row["landmarks"], (N_LANDMARKS, 2))
+def _face_from_row(row: tuple, images: dict[int, ImageEntry]) -> Face | None:
+    (face_id, image_id, index, x0, y0, x1, y1, box_source, annotation, landmarks, covariances, edited,
+     point_reviewed, reviewed) = row
+    image = images.get(image_id)
+    if image is None:
+        return None
+    box = (x0, y0, x1, y1)
+    landmarks = _array(landmarks, (N_LANDMARKS, 2))
     prediction = None
     if landmarks is not None:
-        prediction = FacePrediction(box, landmarks, _array(row["covariances"], (N_LANDMARKS, 2, 2)))
-    return Face(row["id"], images[row["image_id"]], row["idx"], box, BoxSource(row["box_source"]),
-                annotation=_array(row["annotation"], (N_LANDMARKS, 2)), prediction=prediction,
-                edited=_array(row["edited"], (N_LANDMARKS, 2)),
-                point_reviewed=np.frombuffer(row["point_reviewed"], dtype=np.uint8).astype(bool),
-                reviewed=bool(row["reviewed"]))
+        prediction = FacePrediction(box, landmarks, _array(covariances, (N_LANDMARKS, 2, 2)))
+    return Face(face_id, image, index, box, _BOX_SOURCES[box_source],
+                annotation=_array(annotation, (N_LANDMARKS, 2)), prediction=prediction,
+                edited=_array(edited, (N_LANDMARKS, 2)),
+                point_reviewed=np.frombuffer(point_reviewed, dtype=np.uint8).astype(bool),
+                reviewed=bool(reviewed))

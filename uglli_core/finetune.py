@@ -13,6 +13,12 @@ from .predict import LandmarkPredictor
 from .train import Progress, TrainConfig, fit
 
 
+# Measured on the bundled model (tests/core/test_finetune.py, scripts/bench_finetune.py):
+# enough steps for a few dozen faces, gentle enough not to harm the other faces.
+DEFAULT_EPOCHS = 30
+DEFAULT_LR = 2e-4
+
+
 @dataclass
 class FineTuneResult:
     model_path: Path | None          # the fine-tuned model (last epoch); None when cancelled
@@ -24,7 +30,7 @@ class FineTuneResult:
 
 
 def fine_tune(init_model: str | os.PathLike | None, records: list[FaceRecord], out_dir: str | os.PathLike, *,
-              epochs: int = 30, lr: float = 2e-4, val_fraction: float = 0.1, min_validation: int = 3,
+              epochs: int = DEFAULT_EPOCHS, lr: float = DEFAULT_LR, val_fraction: float = 0.1, min_validation: int = 3,
               device: str | None = None, seed: int = 0, progress: Progress | None = None,
               should_stop: Callable[[], bool] | None = None) -> FineTuneResult:
     """Train ``init_model`` (None: the bundled one) further on ``records`` (faces with

@@ -1,0 +1,306 @@
+"""Model → Fine-tune on Corrections… and Model → Versions…: the two windows of
+:class:`~app.model_control.ModelControl`. Neither is modal: the review goes on while a
+model trains."""
+from __future__ import annotations
+
+import math
+
+import torch
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QDoubleValidator
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
+                               QProgressBar, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
+
+from uglli_core.finetune import DEFAULT_EPOCHS, DEFAULT_LR
+
+from .corrections import CHOICES, held_out_count
+from .loss_plot import TrainingPlot
+from .model_control import FineTuneSettings
+
+LEARNING_RATES = ("1e-3", "3e-4", "2e-4", "1e-4", "3e-5", "1e-5")
+ERROR_STYLE = "color: #a00000;"
+
+
+def change(version, key: str = "nme_io") -> str:
+    """'8.12 → 6.40 %': a version's held-out figure before and after, or '–'."""
+    before, after = version.before.get(key), version.after.get(key)
+    if not _number(before) or not _number(after):
+        return "–"
+    return f"{before:.2f} → {after:.2f} %"
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+class FineTuneDialog(QDialog):
+    def __init__(self, control, parent=None):
+        super().__init__(parent)
+        self.control = control
+        self.setWindowTitle("Fine-tune on Corrections")
+        self.new_version = None
+
+        self.faces_combo = QComboBox()
+        for key, text in CHOICES.items():
+            self.faces_combo.addItem(text, key)
+        self.count_label = QLabel()
+        self.count_label.setWordWrap(True)
+        self.epochs = QSpinBox(minimum=1, maximum=500, value=DEFAULT_EPOCHS)
+        self.lr = QComboBox(editable=True)
+        self.lr.addItems(LEARNING_RATES)
+        self.lr.setCurrentText(f"{DEFAULT_LR:g}")
+        validator = QDoubleValidator(1e-7, 1.0, 8, self.lr)
+        validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
+        self.lr.setValidator(validator)
+        self.holdout = QSpinBox(minimum=1, maximum=50, value=10, suffix=" %")
+        self.min_holdout = QSpinBox(minimum=1, maximum=50, value=3, suffix=" faces")
+        self.device = QComboBox()
+        self.device.addItem("CPU", "cpu")
+        self.device.addItem("GPU (CUDA)", "cuda")
+        if not torch.cuda.is_available():
+            self.device.model().item(1).setEnabled(False)
+            self.device.setItemData(1, "No CUDA GPU is available to torch on this machine", Qt.ItemDataRole.ToolTipRole)
+        else:
+            self.device.setCurrentIndex(1)
+        holdout_row = QHBoxLayout()
+        holdout_row.addWidget(self.holdout)
+        holdout_row.addWidget(QLabel("at least"))
+        holdout_row.addWidget(self.min_holdout)
+        holdout_row.addStretch(1)
+        form = QFormLayout()
+        form.addRow("Train on", self.faces_combo)
+        form.addRow("", self.count_label)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Hold out for validation", holdout_row)
+        form.addRow("Device", self.device)
+        self._settings_widgets = (self.faces_combo, self.epochs, self.lr, self.holdout, self.min_holdout, self.device)
+
+        self.start_button = QPushButton("Start")
+        self.start_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel Training")
+        self.cancel_button.setEnabled(False)
+        close_button = QPushButton("Close")
+        close_button.setToolTip("Training goes on in the background; its model is saved when it ends")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+        buttons.addWidget(close_button)
+
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.status_label = QLabel("Choose the faces and start.")
+        self.status_label.setWordWrap(True)
+        self.plot = TrainingPlot()
+        self.result_label = QLabel()
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.activate_button = QPushButton()
+        self.activate_button.hide()
+        self.versions_button = QPushButton("Versions…")
+        result_row = QHBoxLayout()
+        result_row.addWidget(self.activate_button)
+        result_row.addStretch(1)
+        result_row.addWidget(self.versions_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.result_label)
+        layout.addLayout(result_row)
+        self.resize(760, 640)
+
+        self.faces_combo.currentIndexChanged.connect(self.refresh)
+        self.holdout.valueChanged.connect(self.refresh)
+        self.min_holdout.valueChanged.connect(self.refresh)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        close_button.clicked.connect(self.hide)
+        self.activate_button.clicked.connect(self.activate)
+        self.versions_button.clicked.connect(control.show_versions)
+        control.trainer.running_changed.connect(self._on_running_changed)
+        control.event.connect(self._on_event)
+        control.version_added.connect(self._on_version_added)
+        control.run_ended.connect(self._on_run_ended)
+
+    # -- settings ----------------------------------------------------------------------
+    def settings(self) -> FineTuneSettings:
+        try:
+            lr = float(self.lr.currentText())
+        except ValueError:
+            lr = float("nan")
+        return FineTuneSettings(faces=self.faces_combo.currentData(), epochs=self.epochs.value(), lr=lr,
+                                val_fraction=self.holdout.value() / 100, min_validation=self.min_holdout.value(),
+                                device=self.device.currentData())
+
+    def refresh(self) -> None:
+        """Count the chosen faces and say whether a run can start."""
+        settings = self.settings()
+        count = len(self.control.training_faces(settings.faces))
+        held = held_out_count(count, settings.val_fraction, settings.min_validation)
+        problem = self.control.refusal(settings, count)
+        running = self.control.trainer.running
+        if problem and not running:
+            self.count_label.setText(problem)
+            self.count_label.setStyleSheet(ERROR_STYLE)
+        else:
+            self.count_label.setText(f"{count} faces: {count - held} to train on, {held} held out to measure "
+                                     "NME before and after.")
+            self.count_label.setStyleSheet("")
+        self.start_button.setEnabled(problem is None and not running)
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.WindowActivate:  # faces may have been reviewed meanwhile
+            self.refresh()
+        return super().event(event)
+
+    # -- running -----------------------------------------------------------------------
+    def start(self) -> None:
+        settings = self.settings()
+        if not (math.isfinite(settings.lr) and settings.lr > 0):
+            self._say("The learning rate must be a positive number such as 1e-4.", error=True)
+            return
+        self.plot.clear()
+        self.new_version = None
+        self.activate_button.hide()
+        self.result_label.clear()
+        problem = self.control.start_fine_tune(settings)
+        if problem:
+            self._say(problem, error=True)
+            return
+        self.progress_bar.setRange(0, 0)  # busy until the first step says how many there are
+        self._say("Measuring the current model on the held-out faces…")
+
+    def cancel(self) -> None:
+        self.control.cancel_fine_tune()
+        self._say("Cancelling after the current step…")
+
+    def activate(self) -> None:
+        if self.new_version is not None:
+            self.control.make_active(self.new_version.version, repredict=True)
+            self.activate_button.hide()
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.status_label.setText(text)
+        self.status_label.setStyleSheet(ERROR_STYLE if error else "")
+
+    def _on_running_changed(self, running: bool) -> None:
+        for widget in self._settings_widgets:
+            widget.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        if not running and self.progress_bar.maximum() == 0:  # still busy: no step came
+            self.progress_bar.setRange(0, 1)
+        self.refresh()
+
+    def _on_event(self, event: dict) -> None:
+        kind = event.get("event")
+        self.plot.add_event(event)
+        epochs = self.epochs.value()
+        if kind == "prepare":
+            self._say(f"Preparing {event.get('faces', '')} faces…")
+        elif kind == "step":
+            steps = max(int(event["steps"]), 1)
+            self.progress_bar.setRange(0, epochs * steps)
+            self.progress_bar.setValue(min(event["epoch"] * steps + event["step"] + 1, epochs * steps))
+            self._say(f"Epoch {event['epoch'] + 1} of {epochs}, step {event['step'] + 1} of {steps}: "
+                      f"loss {event['loss']:.3g}")
+        elif kind == "epoch":
+            nme = (event.get("val") or {}).get("nme_io")
+            self._say(f"Epoch {event['epoch']} of {event.get('epochs', epochs)}: training loss "
+                      f"{event['train_loss']:.3g}" + (f", validation NME_io {nme:.2f} %" if nme is not None else ""))
+        elif kind == "cancelled":
+            self._say("Cancelling…")
+        elif kind == "done" and not event.get("cancelled"):
+            self.progress_bar.setValue(self.progress_bar.maximum())
+            self._say("Measuring the new model on the held-out faces…")
+
+    def _on_version_added(self, version) -> None:
+        self.new_version = version
+        self.progress_bar.setValue(self.progress_bar.maximum())
+        faces = version.after.get("faces", len(version.validation))
+        self.plot.set_baseline(version.before.get("nme_io"))
+        self._say(f"Finished: saved as version {version.version} (trained on {len(version.trained_on)} faces).")
+        self.result_label.setText(
+            f"On the {faces} held-out faces: NME_io {change(version)}, NME_box {change(version, 'nme_box')} "
+            f"(version {version.parent} → version {version.version}; lower is better).")
+        self.activate_button.setText(f"Make version {version.version} active and re-predict unreviewed faces")
+        self.activate_button.show()
+
+    def _on_run_ended(self, message: str) -> None:
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self._say(message, error=not message.startswith("Cancelled"))
+
+
+class VersionsDialog(QDialog):
+    """The folder's model versions with their held-out figures; one can be made active."""
+    COLUMNS = ("Version", "Created", "Parent", "Faces trained on", "Held-out NME_io", "Held-out NME_box", "Active")
+
+    def __init__(self, control, parent=None):
+        super().__init__(parent)
+        self.control = control
+        self.setWindowTitle("Model Versions")
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.repredict = QCheckBox("Re-predict the faces nobody has reviewed or edited")
+        self.repredict.setChecked(True)
+        self.activate_button = QPushButton("Make Active")
+        close_button = QPushButton("Close")
+        row = QHBoxLayout()
+        row.addWidget(self.repredict)
+        row.addStretch(1)
+        row.addWidget(self.activate_button)
+        row.addWidget(close_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addLayout(row)
+        self.resize(820, 320)
+        self.activate_button.clicked.connect(self.activate_selected)
+        self.table.itemDoubleClicked.connect(lambda _: self.activate_selected())
+        close_button.clicked.connect(self.hide)
+        control.version_added.connect(lambda _: self.refresh())
+        control.active_changed.connect(lambda _: self.refresh())
+
+    def version_numbers(self) -> list[int]:
+        versions = self.control.versions
+        return [0] + ([v.version for v in versions.versions] if versions is not None else [])
+
+    def refresh(self) -> None:
+        versions = self.control.versions
+        numbers = self.version_numbers()
+        active = versions.active if versions is not None else 0
+        self.table.setRowCount(len(numbers))
+        for row, number in enumerate(numbers):
+            if number == 0:
+                cells = (f"v0 · {self.control.base_label()}", "", "", "", "", "", "")
+            else:
+                version = versions.get(number)
+                cells = (f"v{number}", version.created.replace("T", " "), f"v{version.parent}",
+                         str(len(version.trained_on)), change(version), change(version, "nme_box"), "")
+            for column, text in enumerate(cells[:-1] + ("✓" if number == active else "",)):
+                self.table.setItem(row, column, QTableWidgetItem(text))
+        self.select_version(active)
+
+    def select_version(self, number: int) -> None:
+        numbers = self.version_numbers()
+        if number in numbers:
+            self.table.selectRow(numbers.index(number))
+
+    def selected_version(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.version_numbers()[rows[0].row()] if rows else None
+
+    def activate_selected(self) -> None:
+        number = self.selected_version()
+        if number is not None:
+            self.control.make_active(number, repredict=self.repredict.isChecked())

@@ -1,0 +1,234 @@
+"""The Model menu's logic: which model a folder predicts with, fine-tuning runs, versions.
+
+The main window owns one :class:`ModelControl`. It keeps the starting model (version 0:
+``--model`` or File → Choose Model…, else the bundled one), opens the folder's
+:class:`~app.model_versions.ModelVersions`, starts fine-tuning runs on the
+:class:`~app.finetune_worker.FineTuneController` and turns their results into versions.
+Switching versions goes through the window's own prediction path
+(:meth:`MainWindow.set_model`): there is no second way of predicting.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from uglli_core.finetune import DEFAULT_EPOCHS, DEFAULT_LR
+
+from .corrections import MIN_FACES, corrected_faces, face_records, held_out_count, repredictable_faces
+from .finetune_worker import FineTuneController, FineTuneJob
+from .model_versions import ModelVersions, ModelVersionsError, state_dir
+
+
+@dataclass
+class FineTuneSettings:
+    faces: str = "both"            # see app.corrections.CHOICES
+    epochs: int = DEFAULT_EPOCHS
+    lr: float = DEFAULT_LR
+    val_fraction: float = 0.1
+    min_validation: int = 3
+    device: str | None = "cpu"     # "cpu" or "cuda"
+    seed: int = 0
+
+
+class ModelControl(QObject):
+    version_added = Signal(object)      # ModelVersion, of the open folder
+    run_ended = Signal(str)             # a run stopped without a new version: why (cancelled, failed)
+    active_changed = Signal(int)
+    event = Signal(dict)                # the running fine-tune's progress events
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.base_model: Path | None = window.prediction.model_path   # version 0; None: bundled
+        self.versions: ModelVersions | None = None
+        self.trainer = FineTuneController(self)
+        self.trainer.event.connect(self.event)
+        self.trainer.finished.connect(self._on_finished)
+        self.trainer.failed.connect(self._on_failed)
+        self._run_versions: ModelVersions | None = None   # where the running job's result goes
+        self.fine_tune_dialog = None
+        self.versions_dialog = None
+
+    # -- the open folder ---------------------------------------------------------------
+    def folder_opened(self, project) -> None:
+        """Predict with the folder's active version (before the first prediction starts)."""
+        try:
+            self.versions = ModelVersions(state_dir(project))
+        except (ModelVersionsError, OSError) as exc:
+            self.versions = None
+            self.window.notices.add(f"Fine-tuned models of this folder cannot be used: {exc}", "error")
+            return
+        if self.versions.notice:
+            self.window.notices.add(self.versions.notice, "error")
+        self.window.prediction.model_path = self.model_of(self.versions.active)
+
+    def folder_closed(self) -> None:
+        self.trainer.cancel()
+        for dialog in (self.fine_tune_dialog, self.versions_dialog):
+            if dialog is not None:
+                dialog.hide()
+        self.versions = None
+        self.window.prediction.model_path = self.base_model
+
+    def shutdown(self) -> None:
+        """Stop a run (within a step) and remove its folder: its result can no longer arrive."""
+        job = self.trainer.job
+        self.trainer.shutdown()
+        if job is not None:
+            ModelVersions.remove_run(job.run_dir)
+
+    def model_of(self, version: int) -> Path | None:
+        """The file that ``version`` predicts with (None: the bundled model); a version whose
+        file has gone falls back to the starting model, with a notice."""
+        if version == 0 or self.versions is None:
+            return self.base_model
+        path = self.versions.path_of(version)
+        if not path.is_file():
+            self.window.notices.add(f"The model file of version {version} ({path}) is missing: "
+                                    "predicting with the starting model instead.", "error")
+            return self.base_model
+        return path
+
+    def base_label(self) -> str:
+        return "bundled model" if self.base_model is None else f"starting model ({Path(self.base_model).name})"
+
+    # -- versions ------------------------------------------------------------------------
+    def use_base_model(self, path: Path) -> None:
+        """File → Choose Model…: ``path`` becomes version 0 and the active model."""
+        self.base_model = path
+        if self.versions is not None and self.versions.active != 0:
+            self._set_active(0)
+        self.window.set_model(path)
+
+    def make_active(self, version: int, repredict: bool = True) -> int | None:
+        """Predict with ``version`` from now on. With ``repredict``, the faces nobody has
+        reviewed or edited are predicted again (and re-ranked); the others keep their points.
+        Returns how many faces are predicted again; None when it could not be switched."""
+        project = self.window.project
+        if project is None or self.versions is None or not self._set_active(version):
+            return None
+        path = self.model_of(version)
+        faces = []
+        self.window.prediction.stop()   # a run of the old model must not fill the cleared faces
+        if repredict:
+            faces = repredictable_faces(project)
+            if not project.forget_predictions(faces):
+                faces = []
+        self.window.set_model(path)
+        name = self.base_label() if version == 0 else f"version {version}"
+        self.window.statusBar().showMessage(
+            f"Predicting with {name}" + (f": {len(faces)} unreviewed faces are predicted again" if faces else ""), 8000)
+        return len(faces)
+
+    def _set_active(self, version: int) -> bool:
+        try:
+            self.versions.set_active(version)
+        except (OSError, KeyError) as exc:
+            self.window.notices.add(f"Could not switch the model: {exc}", "error")
+            return False
+        self.active_changed.emit(version)
+        return True
+
+    # -- fine-tuning -----------------------------------------------------------------------
+    def training_faces(self, which: str) -> list:
+        project = self.window.project
+        return [] if project is None else corrected_faces(project, which)
+
+    def refusal(self, settings: FineTuneSettings, count: int) -> str | None:
+        """Why a run with ``settings`` on ``count`` faces cannot start; None when it can."""
+        if self.window.project is None or self.versions is None:
+            return "Open a folder first."
+        if self.trainer.running:
+            return "A fine-tuning run is already going."
+        if count < MIN_FACES:
+            return (f"{count} face(s) chosen: fine-tuning needs at least {MIN_FACES}. Mark faces reviewed "
+                    "(Review → Accept Face) or correct their points first.")
+        held = held_out_count(count, settings.val_fraction, settings.min_validation)
+        if count - held < 2:
+            return f"Holding out {held} of {count} faces leaves too few to train on: hold out fewer."
+        return None
+
+    def start_fine_tune(self, settings: FineTuneSettings) -> str | None:
+        """Start a run; returns why it cannot start, or None once it has started."""
+        faces = self.training_faces(settings.faces)
+        problem = self.refusal(settings, len(faces))
+        if problem:
+            return problem
+        try:
+            run_dir = self.versions.new_run_dir()
+        except OSError as exc:
+            return f"Cannot write the new model into {self.versions.folder}: {exc}"
+        job = FineTuneJob(self.window.prediction.model_path, face_records(self.window.project, faces), run_dir,
+                          epochs=settings.epochs, lr=settings.lr, val_fraction=settings.val_fraction,
+                          min_validation=settings.min_validation, device=settings.device, seed=settings.seed,
+                          parent=self.versions.active, faces=settings.faces)
+        self._run_versions = self.versions
+        self.trainer.start(job)
+        return None
+
+    def cancel_fine_tune(self) -> None:
+        self.trainer.cancel()
+
+    def _on_finished(self, job: FineTuneJob, result) -> None:
+        versions, self._run_versions = self._run_versions, None
+        try:
+            if result.cancelled or result.model_path is None:
+                self.run_ended.emit("Cancelled: the model in use is unchanged.")
+                return
+            try:
+                version = versions.add(result.model_path, parent=job.parent, config=job.config(),
+                                       trained_on=result.train_keys, validation=result.validation_keys,
+                                       before=_figures(result.before), after=_figures(result.after))
+            except OSError as exc:
+                self._report(f"The fine-tuned model could not be saved: {exc}")
+                return
+        finally:
+            ModelVersions.remove_run(job.run_dir)
+        if versions is self.versions:
+            self.window.statusBar().showMessage(f"Fine-tuning finished: version {version.version} saved "
+                                                "(Model → Versions… to make it active)", 10000)
+            self.version_added.emit(version)
+
+    def _on_failed(self, job: FineTuneJob, message: str) -> None:
+        self._run_versions = None
+        ModelVersions.remove_run(job.run_dir)
+        self._report(message)
+
+    def _report(self, message: str) -> None:
+        self.window.notices.add(message, "error")
+        self.run_ended.emit(message)
+
+    # -- dialogs -------------------------------------------------------------------------
+    def show_fine_tune(self) -> None:
+        if self._no_folder():
+            return
+        if self.fine_tune_dialog is None:
+            from .finetune_dialog import FineTuneDialog
+            self.fine_tune_dialog = FineTuneDialog(self, self.window)
+        self.fine_tune_dialog.refresh()
+        self.fine_tune_dialog.show()
+        self.fine_tune_dialog.raise_()
+
+    def show_versions(self) -> None:
+        if self._no_folder():
+            return
+        if self.versions_dialog is None:
+            from .finetune_dialog import VersionsDialog
+            self.versions_dialog = VersionsDialog(self, self.window)
+        self.versions_dialog.refresh()
+        self.versions_dialog.show()
+        self.versions_dialog.raise_()
+
+    def _no_folder(self) -> bool:
+        if self.window.project is None or self.versions is None:
+            self.window.statusBar().showMessage("Open a folder first (File → Open Folder…)", 5000)
+            return True
+        return False
+
+
+def _figures(values: dict) -> dict:
+    """The figures worth keeping (not the path of the temporary run's model)."""
+    return {key: value for key, value in values.items() if key != "model"}
+

@@ -1,0 +1,240 @@
+"""Model → Fine-tune on Corrections… and Model → Versions…, driven through the dialogs."""
+import json
+import shutil
+import time
+
+import pytest
+import torch
+from PySide6.QtCore import Qt
+
+from app.model_control import FineTuneSettings
+from app.model_versions import state_dir
+from uglli_core.finetune import DEFAULT_LR
+
+N_FACES = 9          # 7 corrected faces to train on, 2 left for the model
+N_CORRECTED = 7
+
+
+@pytest.fixture(scope="module")
+def tiny16(tmp_path_factory):
+    from uglli_core.checkpoint import save_checkpoint
+    from uglli_core.model import ModelConfig, UGLLINet
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "tiny16.pt"
+    save_checkpoint(path, UGLLINet(ModelConfig(n_stacks=1, channels=16)))
+    return path
+
+
+@pytest.fixture
+def faces_folder(tmp_path, datasets):
+    """Nine 300-W crops with their .pts files and MANIFEST rows."""
+    crops = datasets / "300w"
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    lines = (crops / "MANIFEST.csv").read_text().splitlines()
+    rows = [line for line in lines[1:] if line.startswith("afw/")][:N_FACES]
+    (folder / "MANIFEST.csv").write_text("\n".join([lines[0], *rows]) + "\n")
+    for row in rows:
+        name = row.split(",")[0]
+        (folder / name).parent.mkdir(exist_ok=True)
+        for suffix in (".jpg", ".pts"):
+            shutil.copy(crops / name.replace(".jpg", suffix), folder / name.replace(".jpg", suffix))
+    return folder
+
+
+@pytest.fixture
+def window(make_window, open_and_predict, faces_folder, tiny16):
+    window = make_window(model=tiny16)
+    open_and_predict(window, faces_folder)
+    return window
+
+
+def _correct(window, count=N_CORRECTED):
+    """Accept ``count`` faces (their .pts points are the truth) and move a point of the first."""
+    project = window.project
+    faces = sorted(project.faces(), key=lambda f: f.image.path)
+    for face in faces[:count]:
+        assert project.set_face_reviewed(face, True)
+    x, y = faces[0].points[30]
+    assert project.move_point(faces[0], 30, (x + 2.0, y + 1.0))
+    return faces[:count], faces[count:]
+
+
+def _models_folder(window):
+    return state_dir(window.project) / "models"
+
+
+def test_fine_tune_cancel_finish_make_active_and_revert(qtbot, window, tiny16):
+    corrected, others = _correct(window)
+    models = window.models
+    window.actions["fine_tune"].trigger()
+    dialog = models.fine_tune_dialog
+    assert dialog.isVisible()
+    assert dialog.count_label.text().startswith(f"{N_CORRECTED} faces:")
+    assert dialog.start_button.isEnabled()
+
+    # Start a long run, see progress, cancel: stopped within a step, nothing kept.
+    events = []
+    models.event.connect(events.append)
+    dialog.epochs.setValue(300)
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    assert dialog.cancel_button.isEnabled() and not dialog.start_button.isEnabled()
+    qtbot.waitUntil(lambda: sum(e["event"] == "step" for e in events) >= 2, timeout=15_000)
+    assert dialog.progress_bar.maximum() == 300 and dialog.progress_bar.value() >= 2
+    assert dialog.plot.step_points and "Epoch" in dialog.status_label.text()
+    assert window.table.isEnabled()  # the window is not blocked
+    started = time.monotonic()
+    with qtbot.waitSignal(models.run_ended, timeout=10_000):
+        qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    assert time.monotonic() - started < 5
+    assert "Cancelled" in dialog.status_label.text()
+    assert models.versions.versions == [] and not models.trainer.running
+    assert window.prediction.model_path == tiny16
+    assert list((_models_folder(window) / "runs").iterdir()) == []
+    assert not list(_models_folder(window).glob("v*.pt"))
+
+    # Start again and let it finish: version 1 with its figures, parent and faces.
+    dialog.epochs.setValue(2)
+    with qtbot.waitSignal(models.version_added, timeout=20_000) as added:
+        qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    version = added.args[0]
+    assert version.version == 1 and version.parent == 0
+    assert (_models_folder(window) / "v1.pt").is_file()
+    assert list((_models_folder(window) / "runs").iterdir()) == []
+    index = json.loads((_models_folder(window) / "index.json").read_text())
+    assert index["active"] == 0
+    entry = index["versions"][0]
+    keys = {f"{face.image.path}#{face.index}" for face in corrected}
+    assert set(entry["trained_on"]) | set(entry["validation"]) == keys
+    assert len(entry["validation"]) == 3 and not set(entry["trained_on"]) & set(entry["validation"])
+    assert entry["before"]["nme_io"] > 0 and entry["after"]["nme_io"] > 0 and entry["after"]["faces"] == 3
+    assert entry["config"]["epochs"] == 2 and entry["config"]["lr"] == DEFAULT_LR and entry["file"] == "v1.pt"
+    assert "→" in dialog.result_label.text() and dialog.activate_button.isVisible()
+    assert window.prediction.model_path == tiny16  # not active until the user says so
+
+    # Make it active: the faces nobody reviewed are predicted again, the others keep theirs.
+    kept = {face: face.prediction for face in corrected}
+    edited_points = corrected[0].points.copy()
+    old = {face: face.prediction for face in others}
+    with qtbot.waitSignal(window.prediction_done, timeout=20_000):
+        qtbot.mouseClick(dialog.activate_button, Qt.MouseButton.LeftButton)
+    assert window.prediction.model_path == _models_folder(window) / "v1.pt"
+    assert models.versions.active == 1
+    assert all(face.prediction is not None and face.prediction is not old[face] for face in others)
+    assert all(face.prediction is kept[face] for face in corrected)
+    assert (corrected[0].points == edited_points).all()
+    table = window.faces
+    scores = [table.row_at(r).face.uncertainty for r in range(table.rowCount())]
+    assert scores == sorted(scores, reverse=True)  # re-ranked
+
+    # Revert to the starting model from the versions dialog.
+    window.actions["model_versions"].trigger()
+    versions = models.versions_dialog
+    assert versions.table.rowCount() == 2 and versions.table.item(1, 6).text() == "✓"
+    assert versions.table.item(1, 4).text() == dialog.result_label.text().split("NME_io ")[1].split(",")[0]
+    versions.select_version(0)
+    with qtbot.waitSignal(window.prediction_done, timeout=20_000):
+        qtbot.mouseClick(versions.activate_button, Qt.MouseButton.LeftButton)
+    assert window.prediction.model_path == tiny16 and models.versions.active == 0
+    assert versions.table.item(0, 6).text() == "✓" and versions.table.item(1, 6).text() == ""
+    assert all(face.prediction is not None for face in window.project.faces())
+
+
+def test_the_active_version_stays_with_the_folder(qtbot, window, faces_folder, tiny16):
+    _correct(window)
+    models = window.models
+    with qtbot.waitSignal(models.version_added, timeout=20_000):
+        assert models.start_fine_tune(FineTuneSettings(epochs=1)) is None
+    assert models.make_active(1, repredict=False) == 0
+    v1 = _models_folder(window) / "v1.pt"
+    assert window.prediction.model_path == v1
+    window.close_project()
+    assert window.prediction.model_path == tiny16
+    window.open_folder(faces_folder)
+    assert window.prediction.model_path == v1
+    # A second version starts from the active one and names it as its parent.
+    with qtbot.waitSignal(models.version_added, timeout=20_000) as added:
+        assert models.start_fine_tune(FineTuneSettings(epochs=1)) is None
+    assert added.args[0].version == 2 and added.args[0].parent == 1
+    assert added.args[0].config["init_model"] == str(v1)
+    # A version whose file has gone falls back to the starting model, with a notice.
+    window.close_project()
+    v1.unlink()
+    window.open_folder(faces_folder)
+    assert window.prediction.model_path == tiny16
+    assert any("missing" in message for message in window.notices.messages)
+    # File → Choose Model… makes the chosen file the starting model, and active.
+    chosen = faces_folder.parent / "chosen.pt"
+    shutil.copy(tiny16, chosen)
+    models.make_active(2, repredict=False)
+    models.use_base_model(chosen)
+    assert window.prediction.model_path == chosen and models.versions.active == 0
+
+
+def test_the_model_menu_needs_a_folder(qtbot, make_window, tiny16):
+    window = make_window(model=tiny16)
+    window.actions["fine_tune"].trigger()
+    window.actions["model_versions"].trigger()
+    assert window.models.fine_tune_dialog is None and window.models.versions_dialog is None
+    assert "Open a folder first" in window.statusBar().currentMessage()
+
+
+def test_too_few_faces_are_refused_with_a_reason(qtbot, window):
+    _correct(window, count=3)
+    window.actions["fine_tune"].trigger()
+    dialog = window.models.fine_tune_dialog
+    assert not dialog.start_button.isEnabled()
+    assert "at least 5" in dialog.count_label.text()
+    dialog.faces_combo.setCurrentIndex(dialog.faces_combo.findData("corrected"))
+    assert dialog.count_label.text().startswith("1 face(s) chosen")
+    assert "at least 5" in window.models.start_fine_tune(FineTuneSettings())
+    assert not window.models.trainer.running
+
+
+def test_holding_out_too_many_is_refused(qtbot, window):
+    _correct(window, count=6)
+    window.actions["fine_tune"].trigger()
+    dialog = window.models.fine_tune_dialog
+    assert dialog.start_button.isEnabled()
+    dialog.min_holdout.setValue(5)
+    assert "hold out fewer" in dialog.count_label.text() and not dialog.start_button.isEnabled()
+
+
+def test_a_failing_run_is_reported_and_leaves_nothing_behind(qtbot, window, tmp_path):
+    _correct(window)
+    models = window.models
+    models.base_model = window.prediction.model_path = tmp_path / "gone.pt"
+    with qtbot.waitSignal(models.run_ended, timeout=10_000) as ended:
+        assert models.start_fine_tune(FineTuneSettings(epochs=1)) is None
+    assert "Fine-tuning stopped" in ended.args[0] and "gone.pt" in ended.args[0]
+    assert any("Fine-tuning stopped" in message for message in window.notices.messages)
+    assert list((_models_folder(window) / "runs").iterdir()) == [] and models.versions.versions == []
+
+
+def test_an_unwritable_folder_keeps_its_versions_with_its_state(qtbot, make_window, open_and_predict,
+                                                              faces_folder, tiny16):
+    (faces_folder / ".uglli").write_text("in the way")  # the folder's own state place is unusable
+    window = make_window(model=tiny16)
+    open_and_predict(window, faces_folder)
+    _correct(window)
+    with qtbot.waitSignal(window.models.version_added, timeout=20_000):
+        assert window.models.start_fine_tune(FineTuneSettings(epochs=1)) is None
+    models_folder = _models_folder(window)
+    assert not models_folder.is_relative_to(faces_folder)
+    assert models_folder == window.project.store.path.parent / "models"
+    assert (models_folder / "v1.pt").is_file()
+
+
+def test_closing_the_window_mid_run_stops_it_and_cleans_up(qtbot, window):
+    _correct(window)
+    models = window.models
+    events = []
+    models.event.connect(events.append)
+    assert models.start_fine_tune(FineTuneSettings(epochs=300)) is None
+    qtbot.waitUntil(lambda: any(e["event"] == "step" for e in events), timeout=15_000)
+    runs = _models_folder(window) / "runs"
+    started = time.monotonic()
+    window.close()
+    assert time.monotonic() - started < 5
+    assert list(runs.iterdir()) == [] and not list(runs.parent.glob("v*.pt"))
