@@ -113,7 +113,7 @@ def test_face_boxes_are_drawn_moved_and_deleted_by_hand(qtbot, reviewed_window):
     assert image.faces == [face]
 
 
-def test_decoded_images_are_kept_in_a_small_lru(tmp_path, qapp):
+def test_decoded_images_are_kept_in_a_memory_bounded_lru(tmp_path, qapp):
     from app.image_cache import PixmapCache
     from uglli_core import ImageReadError
     import cv2
@@ -121,11 +121,16 @@ def test_decoded_images_are_kept_in_a_small_lru(tmp_path, qapp):
     paths = []
     for k in range(5):
         paths.append(tmp_path / f"{k}.png")
-        cv2.imwrite(str(paths[-1]), np.full((20, 30 + k, 3), 10 * k, np.uint8))
-    cache = PixmapCache(capacity=3)
-    for path in paths:
-        assert cache.get(path).width() == 30 + paths.index(path)
-    assert len(cache) == 3
+        cv2.imwrite(str(paths[-1]), np.full((20, 30, 3), 10 * k, np.uint8))
+    probe = PixmapCache()
+    probe.get(paths[0])
+    cache = PixmapCache(budget_bytes=3 * probe.size_bytes())
+    for k, path in enumerate(paths):
+        assert cache.get(path).toImage().pixelColor(0, 0).red() == 10 * k
+    assert len(cache) == 3 and cache.size_bytes() <= cache.budget_bytes
+    big = tmp_path / "big.png"
+    cv2.imwrite(str(big), np.zeros((200, 300, 3), np.uint8))
+    assert cache.get(big).width() == 300 and len(cache) == 1, "the newest image stays even over budget"
     (tmp_path / "bad.png").write_bytes(b"nope")
     with pytest.raises(ImageReadError):
         cache.get(tmp_path / "bad.png")
