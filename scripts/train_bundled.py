@@ -3,8 +3,9 @@
     python scripts/train_bundled.py [--run-dir ~/uglli-runs/bundled] [--max-minutes M]
 
 Re-running the same command resumes from the run folder's ``last.pt``. When the run
-has finished all epochs, ``--export`` writes its best model to
-``resources/uglli_default.pt`` (weights, configs and figures, no optimiser state).
+has finished all epochs, ``--export`` writes its final model (``last.pt``, not the
+epoch that scored best on the validation split: picking by that split would tune to
+it) to ``resources/uglli_default.pt`` (weights, configs and figures, no optimiser state).
 The validation split (``resources/val_split.json``) is never trained on.
 """
 from __future__ import annotations
@@ -29,11 +30,11 @@ def main() -> None:
     parser.add_argument("--run-dir", default=str(Path.home() / "uglli-runs" / "bundled"))
     parser.add_argument("--max-minutes", type=float, default=None, help="pause after this long; re-run to resume")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
-    parser.add_argument("--export", action="store_true", help="copy the run's best model into resources/")
+    parser.add_argument("--export", action="store_true", help="copy the run's final model into resources/")
     args = parser.parse_args()
 
     if args.export:
-        export_model(Path(args.run_dir) / "best.pt", BUNDLED_MODEL)
+        export_model(Path(args.run_dir) / "last.pt", BUNDLED_MODEL)
         print(f"wrote {BUNDLED_MODEL}")
         return
     records = read_manifest(MANIFEST)
