@@ -5,25 +5,22 @@
 Generates small JPEG crops with a 300-W style MANIFEST.csv (one face box each) in a
 temporary folder and drives the real main window:
 
-* open the folder as ``MainWindow.open_folder`` does today (``open_folder`` on the GUI
-  thread), then again from scratch with :func:`app.folder_opener.open_folder_responsively`
-  patched in (the folder is read on a worker thread), then once more from the review
-  database. The *longest GUI stall* is the longest gap between the ticks of a 5 ms
-  QTimer: how long the window could not paint or answer;
+* open the folder as ``MainWindow.open_folder`` does (read on a worker thread), then
+  once more from the review database. The *longest GUI stall* is the longest gap
+  between the ticks of a 5 ms QTimer: how long the window could not paint or answer;
 * predict with a model (a tiny random one unless ``--model``) for a few seconds,
   cancel, predict again: how long the cancel takes, whether the second run sends only
   the faces still waiting, and the GUI stalls meanwhile;
 * give every face a prediction, as after a full run (without the model's time), and
   open the folder again: the database's size and the time to load it;
 * select faces row by row, every STRIDE-th: time per face and resident memory
-  (VmRSS; VmHWM is the peak). Images are decoded on demand into an 8-image cache;
+  (VmRSS; VmHWM is the peak). Images are decoded on demand into a 256 MiB cache;
 * browse PHOTOS 12-megapixel photos: the memory that cache takes with large images.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -109,12 +106,9 @@ def tiny_model(folder: Path) -> Path:
 
 
 def bench(app, count: int, stride: int, model: Path | None) -> None:
-    import app.main_window as main_window
-    from app.folder_opener import open_folder_responsively
     from app.main_window import MainWindow
     from uglli_core import FacePrediction
 
-    plain_open = main_window.open_folder
     with tempfile.TemporaryDirectory(prefix="uglli-bench-") as tmp:
         folder = Path(tmp) / "faces"
         folder.mkdir()
@@ -134,21 +128,11 @@ def bench(app, count: int, stride: int, model: Path | None) -> None:
 
         seconds, stall = heart.measure(open_it)
         rows = window.faces.rowCount()
-        print(f"open, first time, on the GUI thread (as today):  {seconds:6.2f} s   longest GUI stall "
+        print(f"open, first time:                {seconds:6.2f} s   longest GUI stall "
               f"{1000 * stall:6.0f} ms   ({rows} rows listed)")
         window.close_project()
-        shutil.rmtree(folder / ".uglli")
-        main_window.open_folder = open_folder_responsively
-        try:
-            seconds, stall = heart.measure(open_it)
-            print(f"open, first time, read on a worker thread:      {seconds:6.2f} s   longest GUI stall "
-                  f"{1000 * stall:6.0f} ms")
-            window.close_project()
-            seconds, stall = heart.measure(open_it)
-            print(f"open again (from the database), worker thread:  {seconds:6.2f} s   longest GUI stall "
-                  f"{1000 * stall:6.0f} ms")
-        finally:
-            main_window.open_folder = plain_open
+        seconds, stall = heart.measure(open_it)
+        print(f"open again (from the database):  {seconds:6.2f} s   longest GUI stall {1000 * stall:6.0f} ms")
         rss, _ = memory_mib()
         print(f"resident memory after opening:                  {rss:6.0f} MiB")
 
@@ -190,11 +174,7 @@ def bench(app, count: int, stride: int, model: Path | None) -> None:
         print(f"recorded {len(waiting_faces)} predictions in {time.perf_counter() - start:.1f} s")
         window.close_project()
         database = folder / ".uglli" / "review.sqlite"
-        main_window.open_folder = open_folder_responsively
-        try:
-            seconds, stall = heart.measure(open_it)
-        finally:
-            main_window.open_folder = plain_open
+        seconds, stall = heart.measure(open_it)
         print(f"open again, every face predicted ({database.stat().st_size / 2**20:.0f} MiB database): "
               f"{seconds:6.2f} s   longest GUI stall {1000 * stall:6.0f} ms")
         rss, _ = memory_mib()

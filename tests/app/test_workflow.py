@@ -23,7 +23,7 @@ def _drag(qtbot, canvas, start: QPointF, offsets):
 
 def test_review_workflow(qtbot, make_window, open_and_predict, crops_folder, tmp_path):
     window = make_window()
-    project = open_and_predict(window, crops_folder)
+    open_and_predict(window, crops_folder)
 
     # The list follows uncertainty, highest first, with the score shown.
     table = window.faces

@@ -6,7 +6,6 @@ import pytest
 
 from uglli_core.data import (DatasetError, apply_split, read_folder, read_manifest, read_records, save_split,
                              split_records, tight_box)
-from uglli_core.pts import write_pts
 from uglli_core.samples import AugmentConfig, FaceCrops, FacePatch
 
 

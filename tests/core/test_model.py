@@ -1,4 +1,3 @@
-import numpy as np
 import torch
 
 from uglli_core.model import ModelConfig, UGLLINet, covariance
