@@ -11,7 +11,6 @@ image is read for prediction (:mod:`app.prediction`), with the same rule
 """
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +18,8 @@ from typing import Callable
 
 import numpy as np
 
-from uglli_core import DatasetError, PtsError, annotation_files, is_image_file, read_pts
-from uglli_core.data import MANIFEST_NAME, REQUIRED_MANIFEST_COLUMNS, _manifest_record, tight_box
+from uglli_core import DatasetError, PtsError, annotation_files, is_image_file, read_manifest, read_pts
+from uglli_core.data import MANIFEST_NAME, tight_box
 from uglli_core.geometry import Box
 from uglli_core.images import list_image_files
 
@@ -87,45 +86,12 @@ def scan_folder(folder: Path, known: set[str] = frozenset(), progress: Progress 
     return FolderScan(present, images, [display_text(problem) for problem in problems])
 
 
-class _SizesUnknown(dict):
-    """Tells uglli_core's manifest row reader that no image size is known, so that it opens
-    no image: the boxes are checked against their images when those are read."""
-
-    def __contains__(self, key) -> bool:
-        return True
-
-    def __missing__(self, key):
-        return None
-
-
 def read_manifest_boxes(path: Path, problems: list[str]) -> list[tuple[str, Box]]:
-    """(image path as written, box) of every usable row of a 300-W manifest, read as
-    :func:`uglli_core.read_manifest` reads it (same messages, one per unusable row, in
-    ``problems``) but without opening the images. Raises DatasetError for a manifest
-    that cannot be read at all."""
-    if path.exists() and not path.is_file():
-        raise DatasetError(f"{path}: not a regular file")  # a FIFO would block the read forever
-    try:
-        handle = open(path, newline="", encoding="utf-8-sig", errors="surrogateescape")
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    rows, sizes = [], _SizesUnknown()
-    with handle:
-        reader = csv.DictReader(handle, skipinitialspace=True)
-        try:
-            missing = [c for c in REQUIRED_MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}")
-            for row in reader:
-                try:
-                    record = _manifest_record(path.parent, row, False, sizes)
-                except (DatasetError, PtsError) as exc:
-                    problems.append(f"{path.name} line {reader.line_num}: {exc}")
-                    continue
-                rows.append((record.name, record.box))
-        except (csv.Error, OSError) as exc:
-            raise DatasetError(f"{path}: not a readable CSV table (line {reader.line_num}: {exc})") from None
-    return rows
+    """(image path as written, box) of every usable row of a 300-W manifest, without
+    opening the images (their boxes are checked when prediction reads them). Raises
+    DatasetError for a manifest that cannot be read at all."""
+    return [(record.name, record.box)
+            for record in read_manifest(path, problems, points=False, check_sizes=False)]
 
 
 def _manifest_faces(manifest: Path, problems: list[str]) -> dict[str, list[FoundFace]]:

@@ -50,13 +50,15 @@ def tight_box(points: np.ndarray) -> Box:
 
 
 def read_manifest(path: str | os.PathLike, problems: list[str] | None = None,
-                  points: bool = True) -> list[FaceRecord]:
+                  points: bool = True, check_sizes: bool = True) -> list[FaceRecord]:
     """Records of a 300-W style manifest. Rows that cannot be used are skipped and
     described in ``problems`` when given, else raise :class:`DatasetError`.
 
     A box (or landmarks) that cannot belong to its image, by the size its header gives,
     makes the row unusable. With ``points=False`` the ``.pts`` files are not read (a
-    prediction needs only the boxes, so a broken ``.pts`` should not stop it).
+    prediction needs only the boxes, so a broken ``.pts`` should not stop it). With
+    ``check_sizes=False`` no image is opened (an app listing 50,000 faces checks each box
+    when it reads that image instead).
     """
     path = Path(path)
     if path.exists() and not path.is_file():
@@ -77,7 +79,7 @@ def read_manifest(path: str | os.PathLike, problems: list[str] | None = None,
                 raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}")
             for row in reader:
                 try:
-                    records.append(_manifest_record(path.parent, row, points, sizes))
+                    records.append(_manifest_record(path.parent, row, points, sizes if check_sizes else None))
                 except (DatasetError, PtsError) as exc:
                     # line_num: the row's last line (a quoted field may span several)
                     message = f"{path.name} line {reader.line_num}: {exc}"
@@ -89,8 +91,9 @@ def read_manifest(path: str | os.PathLike, problems: list[str] | None = None,
     return records
 
 
-def _manifest_record(root: Path, row: dict, with_points: bool = True,
-                     sizes: dict[Path, tuple[int, int] | None] | None = None) -> FaceRecord:
+def _manifest_record(root: Path, row: dict, with_points: bool,
+                     sizes: dict[Path, tuple[int, int] | None] | None) -> FaceRecord:
+    """One row; ``sizes`` caches image sizes from headers, None: do not check sizes."""
     try:
         box = tuple(float(row[k]) for k in ("det_x0", "det_y0", "det_x1", "det_y1"))
     except (TypeError, ValueError):
@@ -101,10 +104,11 @@ def _manifest_record(root: Path, row: dict, with_points: bool = True,
     if not name or not name.strip():
         raise DatasetError("no image path")
     image = root / name
-    sizes = {} if sizes is None else sizes
-    if image not in sizes:
-        sizes[image] = image_size(image)
-    size = sizes[image]
+    size = None
+    if sizes is not None:
+        if image not in sizes:
+            sizes[image] = image_size(image)
+        size = sizes[image]
     if size is not None and (problem := box_problem(box, size)):
         raise DatasetError(f"{name}: {problem}")
     points = None
