@@ -22,15 +22,25 @@ CROP_NAMES = ["afw/1051618982_1", "afw/111076519_1", "afw/111076519_2", "afw/113
 PHOTO_NAMES = ["1051618982", "111076519"]
 
 
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
+def _untrained_model(tmp_path_factory, channels: int) -> Path:
     from uglli_core.checkpoint import save_checkpoint
     from uglli_core.model import ModelConfig, UGLLINet
 
     torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    save_checkpoint(path, UGLLINet(ModelConfig(n_stacks=1, channels=32)))
+    path = tmp_path_factory.mktemp("model") / f"tiny{channels}.pt"
+    save_checkpoint(path, UGLLINet(ModelConfig(n_stacks=1, channels=channels)))
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    return _untrained_model(tmp_path_factory, 32)
+
+
+@pytest.fixture(scope="session")
+def tiny16(tmp_path_factory) -> Path:
+    """The smallest model: for tests that predict or train a lot."""
+    return _untrained_model(tmp_path_factory, 16)
 
 
 @pytest.fixture

@@ -20,8 +20,6 @@ from bad_inputs import (face_points, load_faces, synthetic_faces, write_bad_mani
 
 from app.face_table import STATUS
 from app.project import NO_FACE_FOUND, BoxSource
-from uglli_core.checkpoint import save_checkpoint
-from uglli_core.model import ModelConfig, UGLLINet
 
 PREDICTION_TIMEOUT_MS = 240_000
 
@@ -30,14 +28,6 @@ def is_clear(message: str) -> bool:
     """A sentence for a person, not a Python exception's repr or a library's log line."""
     return bool(message) and not re.search(r"Traceback|Error\(|\[Errno|<class|cv2\.error|OpenCV\(|\bNone\b",
                                            message)
-
-
-@pytest.fixture(scope="module")
-def tiny16(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model") / "tiny16.pt"
-    save_checkpoint(path, UGLLINet(ModelConfig(n_stacks=1, channels=16)))
-    return path
 
 
 @pytest.fixture(scope="module")

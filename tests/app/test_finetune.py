@@ -4,7 +4,6 @@ import shutil
 import time
 
 import pytest
-import torch
 from PySide6.QtCore import Qt
 
 from app.model_control import FineTuneSettings
@@ -13,17 +12,6 @@ from uglli_core.finetune import DEFAULT_LR
 
 N_FACES = 9          # 7 corrected faces to train on, 2 left for the model
 N_CORRECTED = 7
-
-
-@pytest.fixture(scope="module")
-def tiny16(tmp_path_factory):
-    from uglli_core.checkpoint import save_checkpoint
-    from uglli_core.model import ModelConfig, UGLLINet
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model") / "tiny16.pt"
-    save_checkpoint(path, UGLLINet(ModelConfig(n_stacks=1, channels=16)))
-    return path
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import time
 import cv2
 import numpy as np
 import pytest
-import torch
 from PySide6.QtCore import QTimer
 
 import app.folder_opener
@@ -18,18 +17,8 @@ from app.folder_opener import open_folder_responsively
 from app.open_folder import FolderError, open_folder
 from app.project import Face, warm_scores
 from uglli_core import FacePrediction
-from uglli_core.checkpoint import save_checkpoint
-from uglli_core.model import ModelConfig, UGLLINet
 
 N_IMAGES = 40
-
-
-@pytest.fixture(scope="module")
-def tiny16(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model") / "tiny16.pt"
-    save_checkpoint(path, UGLLINet(ModelConfig(n_stacks=1, channels=16)))
-    return path
 
 
 def many_faces(folder, count=N_IMAGES, side=96):
