@@ -202,24 +202,23 @@ class ModelControl(QObject):
 
     # -- dialogs -------------------------------------------------------------------------
     def show_fine_tune(self) -> None:
-        if self._no_folder():
-            return
-        if self.fine_tune_dialog is None:
-            from .finetune_dialog import FineTuneDialog
-            self.fine_tune_dialog = FineTuneDialog(self, self.window)
-        self.fine_tune_dialog.refresh()
-        self.fine_tune_dialog.show()
-        self.fine_tune_dialog.raise_()
+        from .finetune_dialog import FineTuneDialog
+        self._show_dialog("fine_tune_dialog", FineTuneDialog)
 
     def show_versions(self) -> None:
+        from .finetune_dialog import VersionsDialog
+        self._show_dialog("versions_dialog", VersionsDialog)
+
+    def _show_dialog(self, attribute: str, dialog_class) -> None:
+        """Show the dialog kept in ``attribute``, made on first use, with fresh contents."""
         if self._no_folder():
             return
-        if self.versions_dialog is None:
-            from .finetune_dialog import VersionsDialog
-            self.versions_dialog = VersionsDialog(self, self.window)
-        self.versions_dialog.refresh()
-        self.versions_dialog.show()
-        self.versions_dialog.raise_()
+        if getattr(self, attribute) is None:
+            setattr(self, attribute, dialog_class(self, self.window))
+        dialog = getattr(self, attribute)
+        dialog.refresh()
+        dialog.show()
+        dialog.raise_()
 
     def _no_folder(self) -> bool:
         if self.window.project is None or self.versions is None:

@@ -396,25 +396,22 @@ class Project:
 
     # -- plumbing --------------------------------------------------------------------
     def _change_face(self, face: Face, **changes) -> bool:
-        old = {name: getattr(face, name) for name in changes}
-        for name, value in changes.items():
-            setattr(face, name, value)
-        if not self._save(lambda: self.store.write(faces=[face])):
-            for name, value in old.items():
-                setattr(face, name, value)
-            return False
-        self.events.face_changed.emit(face)
-        return True
+        return self._change(face, changes, lambda: self.store.write(faces=[face]), self.events.face_changed)
 
     def _change_image(self, image: ImageEntry, **changes) -> None:
-        old = {name: getattr(image, name) for name in changes}
+        self._change(image, changes, lambda: self.store.write(images=[image]), self.events.image_changed)
+
+    def _change(self, item, changes: dict, write, changed_signal) -> bool:
+        """Set ``changes`` on ``item`` and save; undo them if the save fails."""
+        old = {name: getattr(item, name) for name in changes}
         for name, value in changes.items():
-            setattr(image, name, value)
-        if not self._save(lambda: self.store.write(images=[image])):
+            setattr(item, name, value)
+        if not self._save(write):
             for name, value in old.items():
-                setattr(image, name, value)
-            return
-        self.events.image_changed.emit(image)
+                setattr(item, name, value)
+            return False
+        changed_signal.emit(item)
+        return True
 
     def _save(self, write: Callable[[], None]) -> bool:
         try:
