@@ -1,8 +1,9 @@
 """Face detection and landmark prediction on a worker thread.
 
 :class:`PredictionWorker` is a QObject living in its own QThread; it loads the model
-once, reads images, runs the detector where no boxes are known and predicts in
-batches, checking its cancel flag between batches. It never touches the project:
+once and predicts in batches, checking its cancel flag between images, while
+read-ahead threads decode the next images and run the detector where no boxes are
+known. It never touches the project:
 results travel back by signal and :class:`PredictionController` (GUI thread) records
 them. A result whose face has meanwhile been moved or deleted is dropped; that face
 is still waiting and will be predicted on the next run, so a run resumes where the
@@ -17,13 +18,15 @@ image here, once it is read (opening the folder reads no image): a face whose bo
 from __future__ import annotations
 
 import os
+from contextlib import closing
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
-from uglli_core import CheckpointError, ImageReadError, LandmarkPredictor, annotation_files, detect_faces, load_image
+from uglli_core import (DETECTING_NETWORK_THREADS, CheckpointError, ImageReadError, LandmarkPredictor, Prepared,
+                        annotation_files, detect_faces, load_image, network_threads, read_ahead)
 from uglli_core.data import MANIFEST_NAME, tight_box
 from uglli_core.geometry import Box
 from uglli_core.images import box_problem
@@ -87,6 +90,20 @@ def _first_line(message: str) -> str:
     return line
 
 
+def _read(job: ImageJob) -> tuple[np.ndarray, list[Box], str | None]:
+    """On a read-ahead thread: the image and, when the job asks for the detector, its
+    boxes or why it failed (one image's failure must not end the run)."""
+    image = load_image(job.path)
+    if not job.detect:
+        return image, [], None
+    try:
+        return image, [tuple(float(v) for v in box) for box in detect_faces(image)], None
+    except ImportError:
+        return image, [], "the face detector is not installed: draw the face boxes by hand (Edit → Face Boxes)"
+    except Exception as exc:
+        return image, [], f"the face detector failed: {exc}"
+
+
 class PredictionWorker(QObject):
     """Every signal carries the number of the run it belongs to, so that results of a
     run the GUI has abandoned (another folder opened meanwhile) can be told apart."""
@@ -136,26 +153,31 @@ class PredictionWorker(QObject):
     def _run(self, run: int, jobs: list[ImageJob], done_before: int, total: int) -> None:
         batch: list[tuple[int, np.ndarray, Box]] = []
         waiting = 0  # jobs whose faces sit in the batch
-        for done, job in enumerate(jobs, start=done_before + 1):
-            if self._cancelled(run):
-                return
-            faces = self._faces_to_predict(run, job)
-            batch += faces
-            waiting += bool(faces)
-            if len(batch) >= BATCH_SIZE:
-                self._predict(run, batch)
-                batch, waiting = [], 0
-            self.progress.emit(run, done - waiting, total)
+        detecting = any(job.detect for job in jobs)
+        with (network_threads(DETECTING_NETWORK_THREADS if detecting else None),
+              closing(read_ahead(jobs, _read)) as prepared_jobs):  # closing drops the reads not started
+            for done, prepared in enumerate(prepared_jobs, start=done_before + 1):
+                if self._cancelled(run):
+                    return
+                faces = self._faces_to_predict(run, prepared)
+                batch += faces
+                waiting += bool(faces)
+                if len(batch) >= BATCH_SIZE:
+                    self._predict(run, batch)
+                    batch, waiting = [], 0
+                self.progress.emit(run, done - waiting, total)
         if batch and not self._cancelled(run):
             self._predict(run, batch)
             self.progress.emit(run, done_before + len(jobs), total)
 
-    def _faces_to_predict(self, run: int, job: ImageJob) -> list[tuple[int, np.ndarray, Box]]:
-        try:
-            image = load_image(job.path)
-        except ImageReadError as exc:
-            self.image_failed.emit(run, job.image_id, str(exc), True)
+    def _faces_to_predict(self, run: int, prepared: Prepared) -> list[tuple[int, np.ndarray, Box]]:
+        job = prepared.item
+        if isinstance(prepared.error, ImageReadError):
+            self.image_failed.emit(run, job.image_id, str(prepared.error), True)
             return []
+        if prepared.error is not None:
+            raise prepared.error
+        image, detected, detector_failure = prepared.result
         size = (image.shape[1], image.shape[0])
         boxes, refused = [], []
         for face in job.faces:
@@ -169,15 +191,10 @@ class PredictionWorker(QObject):
         if refused:
             self.refused.emit(run, job.image_id, size, refused)
         if job.detect:
-            try:
-                boxes = tuple(tuple(float(v) for v in box) for box in detect_faces(image))
-            except ImportError:
-                self.image_failed.emit(run, job.image_id, "the face detector is not installed: "
-                                       "draw the face boxes by hand (Edit → Face Boxes)", False)
+            if detector_failure:
+                self.image_failed.emit(run, job.image_id, detector_failure, False)
                 return []
-            except Exception as exc:  # one image's failure must not end the run
-                self.image_failed.emit(run, job.image_id, f"the face detector failed: {exc}", False)
-                return []
+            boxes = detected
             self.detected.emit(run, job.image_id, list(boxes))
         return [(job.image_id, image, box) for box in boxes]
 

@@ -1,8 +1,12 @@
 """Speed of a UGLLI model on CPU: ms per face at batch 1 and 32 (crop + network +
-mapping back), and whole photos per second (detection + landmarks) beside dlib's
-detector + 68-point predictor on the same photos.
+mapping back), and whole photos per second (decoding + detection + landmarks) beside
+dlib's detector + 68-point predictor on the same photos.
 
     python scripts/bench_speed.py [--model PATH] [--threads 2]
+
+Photos are timed as ``uglli predict`` and the app run them: read-ahead threads decode
+and detect while the network runs (``uglli_core.read_ahead``), and also one photo at a
+time; dlib is timed in a plain loop, as its users run it, and with the same read-ahead.
 """
 from __future__ import annotations
 
@@ -17,8 +21,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dlib_baseline import DlibLandmarks  # noqa: E402
 
-from uglli_core import LandmarkPredictor, load_image, read_manifest  # noqa: E402
+from uglli_core import LandmarkPredictor, load_image, read_ahead, read_manifest  # noqa: E402
 from uglli_core.detect import FaceDetector  # noqa: E402
+from uglli_core.read_ahead import DETECTING_NETWORK_THREADS, default_workers, network_threads  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -50,24 +55,30 @@ def main() -> None:
     paths = [DATA / "afw-photos" / name for name in names]
     dlib_model = DlibLandmarks()
 
-    def ours(detector: FaceDetector) -> tuple[float, int]:
-        started, found = time.perf_counter(), 0
-        for path in paths:
+    def photos_per_second(detect, landmarks, workers: int) -> tuple[float, int]:
+        def read(path):
             image = load_image(path)
-            found += len(predictor.predict(image, detector.detect(image)))
+            return image, detect(image)
+
+        started, found = time.perf_counter(), 0
+        with network_threads(DETECTING_NETWORK_THREADS if workers else None):
+            for prepared in read_ahead(paths, read, workers):
+                image, boxes = prepared.result
+                found += len(landmarks(image, boxes))
         return len(paths) / (time.perf_counter() - started), found
 
-    started, dlib_found = time.perf_counter(), 0
-    for path in paths:
-        image = load_image(path)
-        dlib_found += len([dlib_model.landmarks(image, box) for box in dlib_model.detect(image)])
-    theirs = len(paths) / (time.perf_counter() - started)
-    print(f"\nwhole photos ({len(paths)} afw photos, loading included):")
-    for label, detector in [("UGLLI Review (detector x2, the default)", FaceDetector()),
-                            ("UGLLI Review, detector x1.5", FaceDetector(upsample=1.5))]:
-        speed, found = ours(detector)
-        print(f"  {label:40} {speed:5.2f} photos/s, {found} faces")
-    print(f"  {'dlib (HOG detector + 68-point)':40} {theirs:5.2f} photos/s, {dlib_found} faces")
+    default, wide = FaceDetector(), FaceDetector(upsample=1.5)
+    dlib_landmarks = lambda image, boxes: [dlib_model.landmarks(image, box) for box in boxes]  # noqa: E731
+    workers = default_workers()
+    rows = [(f"UGLLI Review, {workers} read-ahead threads (default)", default.detect, predictor.predict, workers),
+            ("UGLLI Review, one photo at a time", default.detect, predictor.predict, 0),
+            (f"UGLLI Review, detector x1.5, {workers} threads", wide.detect, predictor.predict, workers),
+            ("dlib (HOG + 68-point), plain loop", dlib_model.detect, dlib_landmarks, 0),
+            (f"dlib, same {workers} read-ahead threads", dlib_model.detect, dlib_landmarks, workers)]
+    print(f"\nwhole photos ({len(paths)} afw photos, decoding included):")
+    for label, detect, landmarks, threads in rows:
+        speed, found = photos_per_second(detect, landmarks, threads)
+        print(f"  {label:48} {speed:5.2f} photos/s, {found} faces")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from .data import DatasetError, FaceRecord, apply_split, read_manifest, read_rec
 from .images import ImageReadError, box_problem, list_image_files, load_image
 from .model import MEAN_ESTIMATORS
 from .pts import PtsError, atomic_write_text
+from .read_ahead import DETECTING_NETWORK_THREADS, network_threads, read_ahead
 
 # Training flags that map one-to-one to TrainConfig / ModelConfig fields.
 TRAIN_FLAGS = {"epochs": int, "batch_size": int, "lr": float, "optimizer": str, "loss": str,
@@ -68,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", help="model file (default: the bundled model)")
     predict.add_argument("--output", help="write the JSON here (default: stdout)")
     predict.add_argument("--device")
+    predict.add_argument("--workers", type=int, default=None,
+                         help="threads that read and detect ahead of the network (default: cores, at most 4; 0: none)")
     predict.set_defaults(run=run_predict)
     return parser
 
@@ -124,33 +127,10 @@ def run_predict(args) -> int:
     else:
         jobs, errors = input_jobs(args.inputs)
     faces, images_read = [], 0
-    for name, path, boxes in jobs:
-        try:
-            image = load_image(path)
-        except ImageReadError as exc:
-            errors.append({"image": name, "error": str(exc)})
-            continue
-        images_read += 1
-        if boxes is None:
-            from .detect import detect_faces
-            boxes = detect_faces(image)
-            if not boxes:
-                errors.append({"image": name, "error": "no face found"})
-                continue
-            numbered = list(enumerate(boxes, start=1))
-        else:  # from a manifest, checked against the decoded size (a header may not tell it)
-            numbered = []
-            for face, box in enumerate(boxes, start=1):
-                if problem := box_problem(box, (image.shape[1], image.shape[0])):
-                    errors.append({"image": name, "error": f"face {face}: {problem}"})
-                else:
-                    numbered.append((face, box))
-        predictions = predictor.predict(image, [box for _, box in numbered])
-        for (face, box), prediction in zip(numbered, predictions):
-            faces.append({"image": name, "face": face, "box": [round(v, 3) for v in box],
-                          "landmarks": prediction.landmarks.round(3).tolist(),
-                          "covariances": prediction.covariances.round(5).tolist(),
-                          "uncertainty": round(prediction.uncertainty, 5)})
+    detecting = not args.manifest
+    with network_threads(DETECTING_NETWORK_THREADS if detecting else None):
+        for prepared in read_ahead(jobs, _read_and_detect, args.workers):
+            images_read += _predict_prepared(prepared, predictor, faces, errors)
     info = predictor.info
     output = {"model": {k: v for k, v in info.items() if k != "model_config"} | {"config": info["model_config"]},
               "faces": faces, "errors": errors}
@@ -162,6 +142,47 @@ def run_predict(args) -> int:
     for error in errors:
         print(f"uglli predict: {error['image']}: {error['error']}", file=sys.stderr)
     return 0 if images_read else 1
+
+
+def _predict_prepared(prepared, predictor, faces: list, errors: list) -> bool:
+    """Append the faces of one read image to ``faces`` (or why not to ``errors``);
+    False when the image could not be read."""
+    (name, _, boxes), error = prepared.item, prepared.error
+    if isinstance(error, ImageReadError):
+        errors.append({"image": name, "error": str(error)})
+        return False
+    if error is not None:
+        raise error
+    image, detected = prepared.result
+    if boxes is None:
+        if not detected:
+            errors.append({"image": name, "error": "no face found"})
+            return True
+        numbered = list(enumerate(detected, start=1))
+    else:  # from a manifest, checked against the decoded size (a header may not tell it)
+        numbered = []
+        for face, box in enumerate(boxes, start=1):
+            if problem := box_problem(box, (image.shape[1], image.shape[0])):
+                errors.append({"image": name, "error": f"face {face}: {problem}"})
+            else:
+                numbered.append((face, box))
+    predictions = predictor.predict(image, [box for _, box in numbered])
+    for (face, box), prediction in zip(numbered, predictions):
+        faces.append({"image": name, "face": face, "box": [round(v, 3) for v in box],
+                      "landmarks": prediction.landmarks.round(3).tolist(),
+                      "covariances": prediction.covariances.round(5).tolist(),
+                      "uncertainty": round(prediction.uncertainty, 5)})
+    return True
+
+
+def _read_and_detect(job) -> tuple:
+    """(image, detected boxes or None when the job has its boxes); runs on a worker thread."""
+    _, path, boxes = job
+    image = load_image(path)
+    if boxes is not None:
+        return image, None
+    from .detect import detect_faces
+    return image, detect_faces(image)
 
 
 def _quiet_opencv() -> None:

@@ -18,6 +18,7 @@ The README ("Face detector") has the table.
 """
 from __future__ import annotations
 
+import queue
 import threading
 from dataclasses import dataclass
 
@@ -86,15 +87,30 @@ class FaceDetector:
 
     def __init__(self, upsample: float = 2.0, max_side: int = 1280, threshold: float = -0.5,
                  calibration: BoxCalibration = HOG_CALIBRATION):
-        import dlib  # imported here so that importing uglli_core stays cheap
-
         if upsample <= 0 or max_side <= 0:
             raise ValueError("upsample and max_side must be positive")
         self.upsample = float(upsample)
         self.max_side = int(max_side)
         self.threshold = float(threshold)
         self.calibration = calibration
-        self._hog = dlib.get_frontal_face_detector()
+        self._idle_hogs: queue.SimpleQueue = queue.SimpleQueue()  # dlib detectors not in use
+        self._idle_hogs.put(self._new_hog())  # fail here, not at the first photo, when dlib is missing
+
+    @staticmethod
+    def _new_hog():
+        import dlib  # imported here so that importing uglli_core stays cheap
+
+        return dlib.get_frontal_face_detector()
+
+    def _run_hog(self, image: np.ndarray) -> tuple:
+        try:
+            hog = self._idle_hogs.get_nowait()
+        except queue.Empty:
+            hog = self._new_hog()
+        try:
+            return hog.run(image, 0, self.threshold)
+        finally:
+            self._idle_hogs.put(hog)
 
     def detect_raw(self, image: np.ndarray) -> list[RawDetection]:
         """Uncalibrated detections in ``image`` pixels (used to fit the calibration)."""
@@ -107,7 +123,7 @@ class FaceDetector:
         if (work_w, work_h) != (w, h):
             interpolation = cv2.INTER_LINEAR if factor > 1 else cv2.INTER_AREA
             image = cv2.resize(image, (work_w, work_h), interpolation=interpolation)
-        rects, scores, views = self._hog.run(image, 0, self.threshold)
+        rects, scores, views = self._run_hog(image)
         fx, fy = w / work_w, h / work_h
         # dlib's right/bottom are inclusive pixel indices; +1 gives the box edge
         return [RawDetection((r.left() * fx, r.top() * fy, (r.right() + 1) * fx, (r.bottom() + 1) * fy),

@@ -100,3 +100,15 @@ def test_rejects_images_that_are_not_rgb8(detector):
         detector.detect(np.zeros((100, 100), np.uint8))
     with pytest.raises(ValueError):
         detector.detect(np.zeros((100, 100, 3), np.float32))
+
+
+@needs_data
+def test_threads_sharing_one_detector_get_the_serial_results(detector):
+    """dlib's detector holds its image pyramid while it works; FaceDetector lends each
+    call its own, so the app's read-ahead threads can share one FaceDetector."""
+    from uglli_core.read_ahead import read_ahead
+
+    images = [read_rgb(name) for name in PHOTOS[:4]] * 2
+    serial = [detector.detect(image) for image in images]
+    threaded = [p.result for p in read_ahead(images, detector.detect, workers=4)]
+    assert threaded == serial
