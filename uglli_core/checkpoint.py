@@ -23,6 +23,12 @@ class CheckpointError(ValueError):
     """A model file that cannot be used; the message says why."""
 
 
+def cpu_state_dict(model: torch.nn.Module) -> dict:
+    """Weights and buffers on the CPU, unwrapped from DistributedDataParallel."""
+    module = getattr(model, "module", model)
+    return {k: v.detach().cpu() for k, v in module.state_dict().items()}
+
+
 def save_checkpoint(path: str | os.PathLike, model: UGLLINet, **fields) -> None:
     """Write atomically. ``fields``: train_config, epoch, metrics, history, optimizer, parent…"""
     path = Path(path)
@@ -33,7 +39,7 @@ def save_checkpoint(path: str | os.PathLike, model: UGLLINet, **fields) -> None:
         "format_version": FORMAT_VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model_config": dataclasses.asdict(module.config),
-        "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()},
+        "state_dict": cpu_state_dict(module),
         **fields,
     }
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -89,5 +95,5 @@ def export_model(source: str | os.PathLike, target: str | os.PathLike) -> None:
     """Copy a training checkpoint as a shippable model: no optimiser state."""
     checkpoint = load_checkpoint(source)
     fields = {k: v for k, v in checkpoint.items()
-              if k not in ("optimizer", "path", "format", "format_version", "created", "model_config", "state_dict")}
+              if k not in ("optimizer", "training_state_dict", "path", "format", "format_version", "created", "model_config", "state_dict")}
     save_checkpoint(target, build_model(checkpoint), **fields)

@@ -23,7 +23,8 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 
-from .checkpoint import CheckpointError, build_model, load_checkpoint, save_checkpoint
+from .averaging import WeightAverage
+from .checkpoint import CheckpointError, build_model, cpu_state_dict, load_checkpoint, save_checkpoint
 from .data import FaceRecord
 from .losses import stacked_loss
 from .metrics import landmark_metrics, summary
@@ -50,6 +51,8 @@ class TrainConfig:
     loss: str = "gll"                       # "gll" (paper) or "mse" (ablation: Σ = I)
     hourglass_weights: tuple | None = None  # λᵢ; equal by default
     grad_clip: float = 5.0
+    average_decay: float | None = None      # keep a moving average of the weights; it is
+                                            # what is validated and saved as the model
     seed: int = 0
     device: str | None = None               # None: CUDA when present, else CPU
     threads: int | None = None              # CPU threads for torch
@@ -125,9 +128,12 @@ def fit(config: TrainConfig, train_records: list[FaceRecord], val_records: list[
     memory_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format
     model.to(device, memory_format=memory_format)
     optimiser = _optimiser(config, model)
+    average = WeightAverage(model, config.average_decay) if config.average_decay else None
     start_epoch, history, best = 0, [], math.inf
     if state is not None:
         optimiser.load_state_dict(state["optimizer"])
+        if average is not None:
+            average.load_state_dict(state["state_dict"])
         start_epoch, history = state["epoch"], state.get("history", [])
         best = state.get("best_nme_io", math.inf)
         emit({"event": "resume", "epoch": start_epoch})
@@ -169,6 +175,8 @@ def fit(config: TrainConfig, train_records: list[FaceRecord], val_records: list[
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimiser.step()
+            if average is not None:
+                average.update(model)
             losses.append(loss.item())
             if step % config.log_every == 0:
                 emit({"event": "step", "epoch": epoch, "step": step, "steps": len(loader),
@@ -176,7 +184,8 @@ def fit(config: TrainConfig, train_records: list[FaceRecord], val_records: list[
         if cancelled:
             emit({"event": "cancelled", "epoch": epoch})
             break
-        metrics = validate(model, val_set, device) if val_set is not None else {}
+        served = average.model if average is not None else model  # what is validated and shipped
+        metrics = validate(served, val_set, device) if val_set is not None else {}
         record = {"epoch": epoch + 1, "phase": phase, "lr": lr, "train_loss": float(np.mean(losses)),
                   "seconds": round(time.monotonic() - epoch_start, 1), "val": metrics}
         history.append(record)
@@ -186,9 +195,11 @@ def fit(config: TrainConfig, train_records: list[FaceRecord], val_records: list[
             best = min(best, metrics.get("nme_io", math.inf))
             fields = dict(train_config=dataclasses.asdict(config), epoch=epoch + 1, metrics=metrics,
                           history=history, parent=parent, best_nme_io=best)
-            save_checkpoint(last_path, model, optimizer=optimiser.state_dict(), **fields)
+            if average is not None:  # the raw weights go on training after a resume
+                fields["training_state_dict"] = cpu_state_dict(model)
+            save_checkpoint(last_path, served, optimizer=optimiser.state_dict(), **fields)
             if improved or not val_records:
-                save_checkpoint(best_path, model, **fields)
+                save_checkpoint(best_path, served, **fields)
         if config.max_minutes and (time.monotonic() - started) / 60 > config.max_minutes:
             emit({"event": "paused", "epoch": epoch + 1, "reason": "max_minutes"})
             break
@@ -206,7 +217,9 @@ def _initial_model(config: TrainConfig, last_path: Path) -> tuple[UGLLINet, str 
         state = load_checkpoint(last_path)
         if state.get("model_config") != dataclasses.asdict(config.model) and config.init is None:
             raise CheckpointError(f"{last_path}: belongs to a run with another model configuration")
-        return build_model(state), state.get("parent"), state
+        # with weight averaging, the file's model is the average; training goes on from the raw weights
+        weights = {**state, "state_dict": state.get("training_state_dict", state["state_dict"])}
+        return build_model(weights), state.get("parent"), state
     if config.init:
         init = load_checkpoint(config.init)
         model = build_model(init)

@@ -5,9 +5,12 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
+from uglli_core.averaging import WeightAverage
+from uglli_core.checkpoint import export_model, load_checkpoint
 from uglli_core.data import read_manifest
-from uglli_core.model import ModelConfig
+from uglli_core.model import ModelConfig, UGLLINet
 from uglli_core.train import TrainConfig, fit
 
 TINY = ModelConfig(n_stacks=1, channels=16, input_size=64, heatmap_size=16, hourglass_depth=2)
@@ -58,3 +61,35 @@ def test_two_processes_train_with_distributed_data_parallel(faces, tmp_path, dat
     steps = [e for e in events if e["event"] == "step"]
     assert steps[0]["steps"] == 3, "each of the two processes takes half of the 6 training faces"
     assert (tmp_path / "run" / "best.pt").exists()
+
+
+def test_weight_averaging_is_shipped_and_survives_a_resume(faces, tmp_path):
+    """With ``average_decay`` the file's model is the moving average; a run paused after
+    each epoch ends with the same weights, raw and averaged, as one run straight through."""
+    config = dict(model=TINY, epochs=2, warmup_epochs=1, batch_size=2, average_decay=0.9)
+    fit(TrainConfig(out_dir=str(tmp_path / "straight"), **config), faces[:4], faces[4:])
+    for _ in range(2):
+        fit(TrainConfig(out_dir=str(tmp_path / "paused"), max_minutes=1e-6, **config), faces[:4], faces[4:])
+    straight, paused = (load_checkpoint(tmp_path / run / "last.pt") for run in ("straight", "paused"))
+    assert paused["epoch"] == straight["epoch"] == 2
+    for key in ("state_dict", "training_state_dict"):
+        for name, value in straight[key].items():
+            assert torch.allclose(value.float(), paused[key][name].float(), atol=1e-6), (key, name)
+    averaged, raw = straight["state_dict"], straight["training_state_dict"]
+    assert not torch.allclose(averaged["cen.weight"], raw["cen.weight"])
+    assert straight["metrics"] == straight["history"][-1]["val"], "the figures are the average's"
+    export_model(tmp_path / "straight" / "last.pt", tmp_path / "shipped.pt")
+    shipped = load_checkpoint(tmp_path / "shipped.pt")
+    assert "training_state_dict" not in shipped and "optimizer" not in shipped
+    assert torch.equal(shipped["state_dict"]["cen.weight"], averaged["cen.weight"])
+
+
+def test_weight_average_follows_its_formula():
+    model = UGLLINet(TINY)
+    average = WeightAverage(model, decay=0.75)
+    start = model.cen.weight.detach().clone()
+    with torch.no_grad():
+        model.cen.weight.add_(1.0)
+    average.update(model)
+    assert torch.allclose(average.model.cen.weight, start + 0.25)
+    assert not average.model.cen.weight.requires_grad
