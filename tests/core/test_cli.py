@@ -78,3 +78,19 @@ def test_evaluate_writes_figures_and_plots(five_faces, tiny_model, tmp_path, cap
     assert figures["faces"] == 5 and figures["nme_io"] > 0 and 0 <= figures["coverage"] <= 100
     assert figures["errors"][0]["image"] == "broken.jpg"
     assert (out / "ced.png").stat().st_size > 1000 and (out / "uncertainty.png").stat().st_size > 1000
+
+
+def test_predict_on_photos_gives_the_same_json_with_and_without_read_ahead(datasets, tiny_model, tmp_path, capsys):
+    """Photos are detected on read-ahead threads; the output must not depend on it."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ["18489332.jpg", "2086996835.jpg", "1051618982.jpg"]:
+        shutil.copy(datasets / "afw-photos" / name, photos / name)
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    outputs = []
+    for workers in ("0", "3"):
+        assert main(["predict", str(photos), "--model", str(tiny_model), "--workers", workers]) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    serial, threaded = outputs
+    assert len(serial["faces"]) >= 8 and serial["faces"] == threaded["faces"]
+    assert [e["image"] for e in threaded["errors"]] == ["broken.jpg"]
