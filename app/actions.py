@@ -3,8 +3,9 @@ the menus and the Help → Keyboard Shortcuts dialog, so the two cannot disagree
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout
 
 
@@ -60,6 +61,9 @@ ACTIONS = (
     ActionSpec("about", "&About UGLLI Review", "&Help"),
 )
 
+# Next to the bundled model, found from the checkout like uglli_core.checkpoint.BUNDLED_MODEL.
+ICONS = Path(__file__).resolve().parent.parent / "resources" / "icons"
+
 MOUSE_HELP = (
     ("Select and drag a point (one undo step)", "Left drag on a point"),
     ("Place the selected point", "Left click"),
@@ -76,10 +80,18 @@ def make_action(spec: ActionSpec, parent) -> QAction:
     action.setObjectName(spec.name)
     action.setShortcuts([QKeySequence(key) for key in spec.keys])
     action.setIconText(spec.short or spec.text.replace("&", ""))
+    action.setIcon(icon_for(spec.name))
+    action.setIconVisibleInMenu(not spec.checkable)  # else menus show the icon sunken instead of a check box
     action.setToolTip(f"{spec.text.replace('&', '')} ({key_text(spec)})" if spec.keys else spec.text.replace("&", ""))
     action.setCheckable(spec.checkable)
     action.setChecked(spec.checked)
     return action
+
+
+def icon_for(name: str) -> QIcon:
+    """The icon drawn for action ``name``; a null icon (text only) when it has none."""
+    path = ICONS / f"{name}.svg"
+    return QIcon(str(path)) if path.is_file() else QIcon()
 
 
 def key_text(spec: ActionSpec) -> str:

@@ -131,9 +131,12 @@ class MainWindow(QMainWindow):
                 self.recent = RecentFolders(menus[spec.menu].addMenu("Open &Recent"), self.open_folder)
         toolbar = self.addToolBar("Review")
         toolbar.setObjectName("review toolbar")
-        for spec in ACTIONS:
-            if spec.short:
-                toolbar.addAction(self.actions[spec.name])
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+        on_toolbar = [spec for spec in ACTIONS if spec.short]
+        for before, spec in zip([None, *on_toolbar], on_toolbar):
+            if before and before.menu != spec.menu:
+                toolbar.addSeparator()  # the same groups as the menus
+            toolbar.addAction(self.actions[spec.name])
         self.progress.cancel_requested.connect(self.prediction.cancel)
         self.undo_stack.canUndoChanged.connect(self.actions["undo"].setEnabled)
         self.undo_stack.canRedoChanged.connect(self.actions["redo"].setEnabled)
