@@ -17,7 +17,8 @@ from .read_ahead import DETECTING_NETWORK_THREADS, network_threads, read_ahead
 
 # Training flags that map one-to-one to TrainConfig / ModelConfig fields.
 TRAIN_FLAGS = {"epochs": int, "batch_size": int, "lr": float, "optimizer": str, "loss": str,
-               "warmup_epochs": int, "seed": int, "threads": int, "max_minutes": float, "grad_clip": float}
+               "warmup_epochs": int, "seed": int, "threads": int, "max_minutes": float, "grad_clip": float,
+               "average_decay": float}
 MODEL_FLAGS = {"stacks": ("n_stacks", int), "channels": ("channels", int), "input_size": ("input_size", int),
                "heatmap_size": ("heatmap_size", int), "mean_estimator": ("mean_estimator", str)}
 
