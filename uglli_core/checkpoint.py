@@ -16,6 +16,8 @@ from .model import ModelConfig, UGLLINet
 
 FORMAT = "uglli-checkpoint"
 FORMAT_VERSION = 1
+# written by save_checkpoint or load_checkpoint themselves, not by the caller
+CHECKPOINT_OWN_FIELDS = ("format", "format_version", "created", "model_config", "state_dict", "path")
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "resources" / "uglli_default.pt"
 
 
@@ -95,5 +97,5 @@ def export_model(source: str | os.PathLike, target: str | os.PathLike) -> None:
     """Copy a training checkpoint as a shippable model: no optimiser state."""
     checkpoint = load_checkpoint(source)
     fields = {k: v for k, v in checkpoint.items()
-              if k not in ("optimizer", "training_state_dict", "path", "format", "format_version", "created", "model_config", "state_dict")}
+              if k not in CHECKPOINT_OWN_FIELDS + ("optimizer", "training_state_dict")}
     save_checkpoint(target, build_model(checkpoint), **fields)

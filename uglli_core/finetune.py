@@ -6,17 +6,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .checkpoint import export_model, load_checkpoint
+from .averaging import blend_weights
+from .checkpoint import CHECKPOINT_OWN_FIELDS, build_model, export_model, load_checkpoint, save_checkpoint
 from .data import FaceRecord, split_records
 from .evaluate import evaluate
 from .predict import LandmarkPredictor
 from .train import Progress, TrainConfig, fit
 
 
-# Measured on the bundled model (tests/core/test_finetune.py, scripts/bench_finetune.py):
+# Measured on the bundled model (tests/core/test_fine_tune_api.py, scripts/bench_finetune.py):
 # enough steps for a few dozen faces, gentle enough not to harm the other faces.
 DEFAULT_EPOCHS = 30
 DEFAULT_LR = 2e-4
+# The result is this share of the fine-tuned weights plus the rest of the starting ones
+# (weight-space ensembling, Wortsman et al. 2022). Tuned on 8 of the hardest faces, the
+# fine-tuned weights alone took the other faces' NME_io from 3.97% to 4.39%; the even
+# blend keeps them at 4.08% and still takes the corrected faces from 6.19% to 4.90%.
+DEFAULT_SHARE = 0.5
 
 
 @dataclass
@@ -30,16 +36,18 @@ class FineTuneResult:
 
 
 def fine_tune(init_model: str | os.PathLike | None, records: list[FaceRecord], out_dir: str | os.PathLike, *,
-              epochs: int = DEFAULT_EPOCHS, lr: float = DEFAULT_LR, val_fraction: float = 0.1, min_validation: int = 3,
+              epochs: int = DEFAULT_EPOCHS, lr: float = DEFAULT_LR, share: float = DEFAULT_SHARE,
+              val_fraction: float = 0.1, min_validation: int = 3,
               device: str | None = None, seed: int = 0, progress: Progress | None = None,
               should_stop: Callable[[], bool] | None = None) -> FineTuneResult:
     """Train ``init_model`` (None: the bundled one) further on ``records`` (faces with
     corrected points), holding out ``val_fraction`` of them (at least ``min_validation``)
     to measure NME before and after.
 
-    The result is the model after the last epoch, not the epoch that scored best on
-    the held-out faces: those few faces report before/after honestly only if they
-    were not also used to pick the model.
+    The result blends the starting weights with those after the last epoch (``share``
+    of the latter; 1 keeps the fine-tuned weights alone). It is not the epoch that
+    scored best on the held-out faces: those few faces report before/after honestly
+    only if they were not also used to pick the model.
     """
     init_path = load_checkpoint(init_model)["path"]
     train, validation = split_records(records, val_fraction, seed=seed, minimum=min_validation)
@@ -54,6 +62,11 @@ def fine_tune(init_model: str | os.PathLike | None, records: list[FaceRecord], o
         return FineTuneResult(None, before, {}, [r.key for r in train], [r.key for r in validation], True)
     model_path = Path(out_dir) / "model.pt"
     export_model(result.last_path, model_path)
+    if share < 1.0:
+        tuned = load_checkpoint(model_path)
+        blended = blend_weights(load_checkpoint(init_path)["state_dict"], tuned["state_dict"], share)
+        fields = {k: v for k, v in tuned.items() if k not in CHECKPOINT_OWN_FIELDS}
+        save_checkpoint(model_path, build_model({**tuned, "state_dict": blended}), blend_share=share, **fields)
     after = evaluate_records(LandmarkPredictor.load(model_path, device), validation)
     return FineTuneResult(model_path, before, after, [r.key for r in train], [r.key for r in validation], False)
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from uglli_core.averaging import WeightAverage
+from uglli_core.averaging import WeightAverage, blend_weights
 from uglli_core.checkpoint import export_model, load_checkpoint
 from uglli_core.data import read_manifest
 from uglli_core.model import ModelConfig, UGLLINet
@@ -93,3 +93,13 @@ def test_weight_average_follows_its_formula():
     average.update(model)
     assert torch.allclose(average.model.cen.weight, start + 0.25)
     assert not average.model.cen.weight.requires_grad
+
+
+def test_blending_weights_goes_from_one_network_to_the_other():
+    start, tuned = UGLLINet(TINY).state_dict(), UGLLINet(TINY).state_dict()
+    tuned["cen.bias"] = start["cen.bias"] + 1.0
+    assert torch.equal(blend_weights(start, tuned, 0.0)["cen.weight"], start["cen.weight"])
+    assert torch.equal(blend_weights(start, tuned, 1.0)["cen.weight"], tuned["cen.weight"])
+    assert torch.allclose(blend_weights(start, tuned, 0.25)["cen.bias"], start["cen.bias"] + 0.25)
+    with pytest.raises(ValueError):
+        blend_weights(start, tuned, 1.5)
