@@ -11,7 +11,7 @@ from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
                                QProgressBar, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
-from uglli_core.finetune import DEFAULT_EPOCHS, DEFAULT_LR
+from uglli_core.finetune import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
 
 from .corrections import CHOICES, held_out_count
 from .loss_plot import TrainingPlot
@@ -52,6 +52,10 @@ class FineTuneDialog(QDialog):
         validator = QDoubleValidator(1e-7, 1.0, 8, self.lr)
         validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
         self.lr.setValidator(validator)
+        self.share = QSpinBox(minimum=10, maximum=100, singleStep=10, value=round(100 * DEFAULT_SHARE), suffix=" %")
+        self.share.setToolTip("The new model blends the fine-tuned weights with the starting model's. "
+                              "50 % leaves faces like the training data as they were; 100 % adapts most "
+                              "to faces unlike it (README, Measured figures).")
         self.holdout = QSpinBox(minimum=1, maximum=50, value=10, suffix=" %")
         self.min_holdout = QSpinBox(minimum=1, maximum=50, value=3, suffix=" faces")
         self.device = QComboBox()
@@ -72,9 +76,10 @@ class FineTuneDialog(QDialog):
         form.addRow("", self.count_label)
         form.addRow("Epochs", self.epochs)
         form.addRow("Learning rate", self.lr)
+        form.addRow("Fine-tuned share of the weights", self.share)
         form.addRow("Hold out for validation", holdout_row)
         form.addRow("Device", self.device)
-        self._settings_widgets = (self.faces_combo, self.epochs, self.lr, self.holdout, self.min_holdout, self.device)
+        self._settings_widgets = (self.faces_combo, self.epochs, self.lr, self.share, self.holdout, self.min_holdout, self.device)
 
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
@@ -135,7 +140,7 @@ class FineTuneDialog(QDialog):
         except ValueError:
             lr = float("nan")
         return FineTuneSettings(faces=self.faces_combo.currentData(), epochs=self.epochs.value(), lr=lr,
-                                val_fraction=self.holdout.value() / 100, min_validation=self.min_holdout.value(),
+                                share=self.share.value() / 100, val_fraction=self.holdout.value() / 100, min_validation=self.min_holdout.value(),
                                 device=self.device.currentData())
 
     def refresh(self) -> None:

@@ -24,6 +24,7 @@ class FineTuneJob:
     run_dir: Path                    # an empty folder for this run's checkpoints
     epochs: int = 10
     lr: float = 1e-4
+    share: float = 1.0               # of the fine-tuned weights in the new model (the rest: the starting model's)
     val_fraction: float = 0.1
     min_validation: int = 3
     device: str | None = None        # "cpu", "cuda" or None (CUDA when present)
@@ -34,7 +35,7 @@ class FineTuneJob:
 
     def config(self) -> dict:
         """How the model was trained, for the versions index."""
-        return {"epochs": self.epochs, "lr": self.lr, "val_fraction": self.val_fraction,
+        return {"epochs": self.epochs, "lr": self.lr, "share": self.share, "val_fraction": self.val_fraction,
                 "min_validation": self.min_validation, "device": self.device or "auto", "seed": self.seed,
                 "faces": self.faces, "face_count": len(self.records),
                 "init_model": None if self.init_model is None else str(self.init_model)}
@@ -49,7 +50,7 @@ class FineTuneWorker(QObject):
     def run(self, job: FineTuneJob) -> None:
         try:
             result = fine_tune(job.init_model, job.records, job.run_dir, epochs=job.epochs, lr=job.lr,
-                               val_fraction=job.val_fraction, min_validation=job.min_validation,
+                               share=job.share, val_fraction=job.val_fraction, min_validation=job.min_validation,
                                device=job.device, seed=job.seed,
                                progress=lambda event: self.event.emit(job, event), should_stop=job.stop.is_set)
         except Exception as exc:  # keep the app alive and say why training stopped

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from uglli_core.finetune import DEFAULT_EPOCHS, DEFAULT_LR
+from uglli_core.finetune import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
 
 from .corrections import MIN_FACES, corrected_faces, face_records, held_out_count, repredictable_faces
 from .finetune_worker import FineTuneController, FineTuneJob
@@ -26,6 +26,7 @@ class FineTuneSettings:
     faces: str = "both"            # see app.corrections.CHOICES
     epochs: int = DEFAULT_EPOCHS
     lr: float = DEFAULT_LR
+    share: float = DEFAULT_SHARE   # of the fine-tuned weights in the new model
     val_fraction: float = 0.1
     min_validation: int = 3
     device: str | None = "cpu"     # "cpu" or "cuda"
@@ -161,7 +162,8 @@ class ModelControl(QObject):
         except OSError as exc:
             return f"Cannot write the new model into {self.versions.folder}: {exc}"
         job = FineTuneJob(self.window.prediction.model_path, face_records(self.window.project, faces), run_dir,
-                          epochs=settings.epochs, lr=settings.lr, val_fraction=settings.val_fraction,
+                          epochs=settings.epochs, lr=settings.lr, share=settings.share,
+                          val_fraction=settings.val_fraction,
                           min_validation=settings.min_validation, device=settings.device, seed=settings.seed,
                           parent=self.versions.active, faces=settings.faces)
         self._run_versions = self.versions

@@ -1,6 +1,6 @@
 """Does fine-tuning on a user's corrections help? Before/after NME and wall time.
 
-    python scripts/bench_finetune.py [--model PATH] [--sizes 20 50 100] [--shift lowres]
+    python scripts/bench_finetune.py [--model PATH] [--sizes 20 50 100] [--shift lowres] [--share 1]
 
 Faces: the validation split of the bundled model (``resources/val_split.json``), which
 it never trained on. A fixed half is held out for measuring; from the other half the
@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50, 100])
     parser.add_argument("--epochs", type=int, default=None, help="default: uglli_core's fine-tune default")
     parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--share", type=float, default=None, help="fine-tuned share of the weights (default: 0.5)")
     parser.add_argument("--shift", choices=["none", "lowres"], default="none")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -60,7 +61,7 @@ def main() -> None:
         corrections = pool[:size]
         with tempfile.TemporaryDirectory() as run_dir:
             started = time.perf_counter()
-            tuning = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr)) if v is not None}
+            tuning = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr), ("share", args.share)) if v is not None}
             result = fine_tune(base.info["path"], corrections, run_dir, device="cpu", **tuning)
             minutes = (time.perf_counter() - started) / 60
             after = evaluate_records(LandmarkPredictor.load(result.model_path, "cpu"), measured)

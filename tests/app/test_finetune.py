@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 
 from app.model_control import FineTuneSettings
 from app.model_versions import state_dir
+from uglli_core import load_checkpoint
 from uglli_core.finetune import DEFAULT_LR
 
 N_FACES = 9          # 7 corrected faces to train on, 2 left for the model
@@ -84,6 +85,7 @@ def test_fine_tune_cancel_finish_make_active_and_revert(qtbot, window, tiny16):
 
     # Start again and let it finish: version 1 with its figures, parent and faces.
     dialog.epochs.setValue(2)
+    dialog.share.setValue(70)
     with qtbot.waitSignal(models.version_added, timeout=20_000) as added:
         qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
     version = added.args[0]
@@ -98,6 +100,7 @@ def test_fine_tune_cancel_finish_make_active_and_revert(qtbot, window, tiny16):
     assert len(entry["validation"]) == 3 and not set(entry["trained_on"]) & set(entry["validation"])
     assert entry["before"]["nme_io"] > 0 and entry["after"]["nme_io"] > 0 and entry["after"]["faces"] == 3
     assert entry["config"]["epochs"] == 2 and entry["config"]["lr"] == DEFAULT_LR and entry["file"] == "v1.pt"
+    assert entry["config"]["share"] == 0.7 and load_checkpoint(_models_folder(window) / "v1.pt")["blend_share"] == 0.7
     assert "→" in dialog.result_label.text() and dialog.activate_button.isVisible()
     assert window.prediction.model_path == tiny16  # not active until the user says so
 
