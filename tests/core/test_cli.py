@@ -3,6 +3,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from uglli_core.checkpoint import save_checkpoint
@@ -94,3 +95,27 @@ def test_predict_on_photos_gives_the_same_json_with_and_without_read_ahead(datas
     serial, threaded = outputs
     assert len(serial["faces"]) >= 8 and serial["faces"] == threaded["faces"]
     assert [e["image"] for e in threaded["errors"]] == ["broken.jpg"]
+
+
+def test_predict_batches_faces_across_images_within_a_memory_budget(five_faces, tiny_model, tmp_path,
+                                                                     monkeypatch):
+    import uglli_core.cli as cli
+    from uglli_core.predict import LandmarkPredictor
+
+    batches = []
+    predict_faces = LandmarkPredictor.predict_faces
+    monkeypatch.setattr(LandmarkPredictor, "predict_faces",
+                        lambda self, faces, batch_size=32: batches.append(len(faces)) or predict_faces(self, faces))
+    outputs = []
+    for budget in (cli.PREDICT_MAX_BYTES, 1):  # 1 byte: every image is predicted on its own
+        monkeypatch.setattr(cli, "PREDICT_MAX_BYTES", budget)
+        batches.clear()
+        out = tmp_path / f"{budget}.json"
+        assert main(["predict", "--manifest", str(five_faces / "MANIFEST.csv"), "--model", str(tiny_model),
+                     "--output", str(out)]) == 0
+        outputs.append((list(batches), json.loads(out.read_text())["faces"]))
+    (together, faces), (alone, faces_alone) = outputs
+    assert together == [5] and alone == [1, 1, 1, 1, 1]  # five crops of one face each
+    assert [(f["image"], f["face"]) for f in faces] == [(f["image"], f["face"]) for f in faces_alone]
+    for a, b in zip(faces, faces_alone):
+        assert np.allclose(a["landmarks"], b["landmarks"], atol=1e-3)
