@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
-from uglli_core import (DETECTING_NETWORK_THREADS, CheckpointError, ImageReadError, LandmarkPredictor, Prepared,
+from uglli_core import (CheckpointError, ImageReadError, LandmarkPredictor, Prepared,
                         annotation_files, detect_faces, load_image, network_threads, read_ahead)
 from uglli_core.data import MANIFEST_NAME, tight_box
 from uglli_core.geometry import Box
@@ -154,7 +154,7 @@ class PredictionWorker(QObject):
         batch: list[tuple[int, np.ndarray, Box]] = []
         waiting = 0  # jobs whose faces sit in the batch
         detecting = any(job.detect for job in jobs)
-        with (network_threads(DETECTING_NETWORK_THREADS if detecting else None),
+        with (network_threads(detecting),
               closing(read_ahead(jobs, _read)) as prepared_jobs):  # closing drops the reads not started
             for done, prepared in enumerate(prepared_jobs, start=done_before + 1):
                 if self._cancelled(run):

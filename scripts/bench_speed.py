@@ -23,7 +23,7 @@ from dlib_baseline import DlibLandmarks  # noqa: E402
 
 from uglli_core import LandmarkPredictor, load_image, read_ahead, read_manifest  # noqa: E402
 from uglli_core.detect import FaceDetector  # noqa: E402
-from uglli_core.read_ahead import DETECTING_NETWORK_THREADS, default_workers, network_threads  # noqa: E402
+from uglli_core.read_ahead import default_workers, network_threads  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -61,7 +61,7 @@ def main() -> None:
             return image, detect(image)
 
         started, found = time.perf_counter(), 0
-        with network_threads(DETECTING_NETWORK_THREADS if workers else None):
+        with network_threads(detecting=workers > 0):
             for prepared in read_ahead(paths, read, workers):
                 image, boxes = prepared.result
                 found += len(landmarks(image, boxes))

@@ -15,13 +15,14 @@ from .geometry import Box
 from .images import IMAGE_EXTENSIONS, ImageReadError, is_image_file, load_image
 from .predict import FacePrediction, LandmarkPredictor
 from .pts import N_LANDMARKS, PtsError, read_pts, write_pts
-from .read_ahead import DETECTING_NETWORK_THREADS, Prepared, network_threads, read_ahead
+from .read_ahead import Prepared, network_threads, read_ahead
 
 __all__ = [
-    "BUNDLED_MODEL", "Box", "DETECTING_NETWORK_THREADS", "CheckpointError", "DatasetError", "FacePrediction", "FaceRecord",
-    "FineTuneResult", "IMAGE_EXTENSIONS", "ImageReadError", "LandmarkPredictor", "N_LANDMARKS", "Prepared", "PtsError",
-    "annotation_files", "describe", "detect_faces", "evaluate_records", "fine_tune", "is_image_file",
-    "load_checkpoint", "load_image", "network_threads", "read_ahead", "read_folder", "read_manifest", "read_pts", "read_records", "write_pts",
+    "BUNDLED_MODEL", "Box", "CheckpointError", "DatasetError", "FacePrediction", "FaceRecord",
+    "FineTuneResult", "IMAGE_EXTENSIONS", "ImageReadError", "LandmarkPredictor", "N_LANDMARKS", "Prepared",
+    "PtsError", "annotation_files", "describe", "detect_faces", "evaluate_records", "fine_tune",
+    "is_image_file", "load_checkpoint", "load_image", "network_threads", "read_ahead", "read_folder",
+    "read_manifest", "read_pts", "read_records", "write_pts",
 ]
 
 

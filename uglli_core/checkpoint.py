@@ -16,8 +16,6 @@ from .model import ModelConfig, UGLLINet
 
 FORMAT = "uglli-checkpoint"
 FORMAT_VERSION = 1
-# written by save_checkpoint or load_checkpoint themselves, not by the caller
-CHECKPOINT_OWN_FIELDS = ("format", "format_version", "created", "model_config", "state_dict", "path")
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "resources" / "uglli_default.pt"
 
 
@@ -93,9 +91,13 @@ def describe(checkpoint: dict) -> dict:
     }
 
 
-def export_model(source: str | os.PathLike, target: str | os.PathLike) -> None:
-    """Copy a training checkpoint as a shippable model: no optimiser state."""
-    checkpoint = load_checkpoint(source)
+def export_model(source: str | os.PathLike | dict, target: str | os.PathLike, state_dict: dict | None = None,
+                 **extra_fields) -> None:
+    """Copy a training checkpoint (a file, or one already loaded) as a shippable model:
+    no optimiser state; ``state_dict`` replaces its weights, ``extra_fields`` are added."""
+    checkpoint = source if isinstance(source, dict) else load_checkpoint(source)
     fields = {k: v for k, v in checkpoint.items()
-              if k not in CHECKPOINT_OWN_FIELDS + ("optimizer", "training_state_dict")}
-    save_checkpoint(target, build_model(checkpoint), **fields)
+              if k not in ("optimizer", "training_state_dict", "path", "format", "format_version", "created",
+                           "model_config", "state_dict")}
+    weights = checkpoint if state_dict is None else {**checkpoint, "state_dict": state_dict}
+    save_checkpoint(target, build_model(weights), **fields, **extra_fields)

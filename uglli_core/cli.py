@@ -13,7 +13,7 @@ from .data import DatasetError, FaceRecord, apply_split, read_manifest, read_rec
 from .images import ImageReadError, box_problem, list_image_files, load_image
 from .model import MEAN_ESTIMATORS
 from .pts import PtsError, atomic_write_text
-from .read_ahead import DETECTING_NETWORK_THREADS, network_threads, read_ahead
+from .read_ahead import network_threads, read_ahead
 
 # Training flags that map one-to-one to TrainConfig / ModelConfig fields.
 TRAIN_FLAGS = {"epochs": int, "batch_size": int, "lr": float, "optimizer": str, "loss": str,
@@ -132,7 +132,7 @@ def run_predict(args) -> int:
     faces, images_read = [], 0
     waiting: list[tuple] = []  # (image name, face number, box, image): batched across images
     detecting = not args.manifest
-    with network_threads(DETECTING_NETWORK_THREADS if detecting else None):
+    with network_threads(detecting):
         for prepared in read_ahead(jobs, _read_and_detect, args.workers):
             images_read += _faces_to_predict(prepared, waiting, errors)
             if len(waiting) >= PREDICT_BATCH or _waiting_bytes(waiting) >= PREDICT_MAX_BYTES:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from .averaging import blend_weights
-from .checkpoint import CHECKPOINT_OWN_FIELDS, build_model, export_model, load_checkpoint, save_checkpoint
+from .checkpoint import export_model, load_checkpoint
 from .data import FaceRecord, split_records
 from .evaluate import evaluate
 from .predict import LandmarkPredictor
@@ -49,24 +49,24 @@ def fine_tune(init_model: str | os.PathLike | None, records: list[FaceRecord], o
     scored best on the held-out faces: those few faces report before/after honestly
     only if they were not also used to pick the model.
     """
-    init_path = load_checkpoint(init_model)["path"]
+    init = load_checkpoint(init_model)
     train, validation = split_records(records, val_fraction, seed=seed, minimum=min_validation)
     if not train:
         raise ValueError(f"{len(records)} faces are too few: {len(validation)} are held out for validation")
-    before = evaluate_records(LandmarkPredictor.load(init_path, device), validation)
-    config = TrainConfig(out_dir=str(out_dir), init=init_path, epochs=epochs, lr=lr, lr_milestones=(0.7,),
+    before = evaluate_records(LandmarkPredictor(init, device), validation)
+    config = TrainConfig(out_dir=str(out_dir), init=init["path"], epochs=epochs, lr=lr, lr_milestones=(0.7,),
                          warmup_epochs=0, batch_size=min(16, len(train)), device=device, seed=seed,
                          log_every=1)
     result = fit(config, train, validation, progress, should_stop)
     if result.cancelled or result.last_path is None:
         return FineTuneResult(None, before, {}, [r.key for r in train], [r.key for r in validation], True)
     model_path = Path(out_dir) / "model.pt"
-    export_model(result.last_path, model_path)
     if share < 1.0:
-        tuned = load_checkpoint(model_path)
-        blended = blend_weights(load_checkpoint(init_path)["state_dict"], tuned["state_dict"], share)
-        fields = {k: v for k, v in tuned.items() if k not in CHECKPOINT_OWN_FIELDS}
-        save_checkpoint(model_path, build_model({**tuned, "state_dict": blended}), blend_share=share, **fields)
+        tuned = load_checkpoint(result.last_path)
+        export_model(tuned, model_path, blend_weights(init["state_dict"], tuned["state_dict"], share),
+                     blend_share=share)
+    else:
+        export_model(result.last_path, model_path)
     after = evaluate_records(LandmarkPredictor.load(model_path, device), validation)
     return FineTuneResult(model_path, before, after, [r.key for r in train], [r.key for r in validation], False)
 

@@ -8,7 +8,7 @@ so plain threads run in parallel. ``scripts/bench_speed.py`` measures the gain.
 While the read-ahead threads detect faces they keep every core busy, and torch's own
 threads, which spin while they wait for work, then fight them: on 2 cores whole photos
 went at 4.3/s with the network on 2 threads and 5.9/s with it on one. Callers that
-detect run the network inside ``network_threads(DETECTING_NETWORK_THREADS)``.
+detect run the network inside ``network_threads(detecting=True)``.
 """
 from __future__ import annotations
 
@@ -33,22 +33,20 @@ class Prepared(Generic[Item, Result]):
     error: Exception | None = None
 
 
-DETECTING_NETWORK_THREADS = 1
-
-
 def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
 @contextmanager
-def network_threads(count: int | None):
-    """torch runs on ``count`` threads inside the block (None: as it was).
+def network_threads(detecting: bool):
+    """torch runs on one thread inside the block while read-ahead threads detect faces,
+    and on as many as before otherwise.
 
     The setting is the whole process's: other torch work running meanwhile (a
     fine-tune in the app) gets the same count until the block ends."""
     before = torch.get_num_threads()
-    if count is not None:
-        torch.set_num_threads(count)
+    if detecting:
+        torch.set_num_threads(1)
     try:
         yield
     finally:

@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 import pytest
+from fresh_imports import assert_imports_load_none_of
 
 from app import model_versions
 from app.corrections import corrected_faces, face_records, held_out_count, repredictable_faces
@@ -169,10 +170,4 @@ def test_held_out_count_matches_the_core_split(crops_folder, tmp_path):
 
 
 def test_the_plain_modules_load_no_qt():
-    import subprocess
-    import sys
-    code = ("import sys, app.model_versions, app.corrections;"
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph')];"
-            "print(bad); sys.exit(1 if bad else 0)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert_imports_load_none_of(("app.model_versions", "app.corrections"))

@@ -43,8 +43,8 @@ def test_few_items_are_in_flight_and_closing_drops_the_rest():
 
 def test_network_threads_restores_the_count():
     before = torch.get_num_threads()
-    with network_threads(1):
+    with network_threads(detecting=True):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
-    with network_threads(None):
+    with network_threads(detecting=False):
         assert torch.get_num_threads() == before
