@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from uglli_core import ImageReadError, load_image, write_pts
+from uglli_core import AnnotationIndex, ImageReadError, load_image, write_pts
 from uglli_core.images import image_size
 from uglli_core.pts import atomic_write_text
 
@@ -29,26 +29,33 @@ class ExportPlan:
     coco: dict = field(default_factory=dict)
     existing: list[Path] = field(default_factory=list)     # would be replaced
     problems: list[str] = field(default_factory=list)      # faces left out, and why
+    not_reviewed: int = 0                                  # faces left out: not reviewed (scope: reviewed only)
+    without_points: int = 0                                # faces left out: nothing predicted or annotated yet
 
     @property
     def face_count(self) -> int:
         return len(self.pts_files)
 
 
-def pts_name(image_path: str, position: int, faces_in_image: int) -> PurePosixPath:
-    """``<stem>.pts`` for an image's only face, ``<stem>_<k>.pts`` (k from 1) for several."""
+def pts_name(image_path: str, number: int, numbered: bool) -> PurePosixPath:
+    """``<stem>_<k>.pts`` for face number k of a numbered image, else ``<stem>.pts``."""
     path = PurePosixPath(image_path)
-    suffix = ".pts" if faces_in_image == 1 else f"_{position}.pts"
-    return path.with_name(path.stem + suffix)
+    return path.with_name(path.stem + (f"_{number}.pts" if numbered else ".pts"))
 
 
 def plan_export(project: Project, target: Path, only_reviewed: bool = True) -> ExportPlan:
+    """What exporting the reviewed faces (or, without ``only_reviewed``, every face with
+    points) to ``target`` writes. Each face keeps its number: ``<stem>_<k>.pts`` unless it
+    is its image's only face, number 1, and was not read from a numbered file."""
     target = Path(target)
     plan = ExportPlan(coco_path=target / COCO_NAME)
-    coco_images, annotations = [], []
+    annotations = AnnotationIndex()
+    coco_images, annotations_out = [], []
     for image in project.images:
-        chosen = [(position, face) for position, face in enumerate(image.faces, start=1)
-                  if face.points is not None and (face.reviewed or not only_reviewed)]
+        with_points = [face for face in image.faces if face.points is not None]
+        chosen = [face for face in with_points if face.reviewed or not only_reviewed]
+        plan.without_points += len(image.faces) - len(with_points)
+        plan.not_reviewed += len(with_points) - len(chosen)
         if not chosen:
             continue
         path = project.image_path(image)
@@ -57,14 +64,16 @@ def plan_export(project: Project, target: Path, only_reviewed: bool = True) -> E
         except ImageReadError as exc:
             plan.problems.append(f"{image.path}: left out, the image cannot be read ({exc})")
             continue
+        numbered = ([face.index for face in image.faces] != [1]
+                    or any(pts.name != path.with_suffix(".pts").name for _, pts in annotations.files(path)))
         coco_images.append({"id": image.id, "file_name": image.path, "width": int(width), "height": int(height)})
-        for position, face in chosen:
-            plan.pts_files.append((target / pts_name(image.path, position, len(image.faces)), face.points))
-            annotations.append(_coco_annotation(face))
+        for face in chosen:
+            plan.pts_files.append((target / pts_name(image.path, face.index, numbered), face.points))
+            annotations_out.append(_coco_annotation(face))
     plan.coco = {
         "info": {"description": f"68 facial landmarks reviewed with UGLLI Review in {project.folder.name}"},
         "images": coco_images,
-        "annotations": annotations,
+        "annotations": annotations_out,
         "categories": [{
             "id": 1, "name": "face", "supercategory": "person",
             "keypoints": [f"p{k}" for k in range(68)],
@@ -85,7 +94,8 @@ def _coco_annotation(face: Face) -> dict:
         "id": face.id, "image_id": face.image.id, "category_id": 1, "iscrowd": 0,
         "bbox": [x0, y0, x1 - x0, y1 - y0], "area": (x1 - x0) * (y1 - y0),
         "num_keypoints": len(face.points), "keypoints": [round(float(v), 3) for v in keypoints.ravel()],
-        "uglli": {"source": face.source.value, "reviewed": face.reviewed, "uncertainty": face.uncertainty},
+        "uglli": {"face": face.index, "source": face.source.value, "reviewed": face.reviewed,
+                  "uncertainty": face.uncertainty},
     }
 
 

@@ -55,8 +55,8 @@ def _entries(found_images, first_image_id: int, first_face_id: int) -> list[Imag
     entries, face_id = [], first_face_id
     for image_id, found in enumerate(found_images, start=first_image_id):
         entry = ImageEntry(image_id, found.path, detected=bool(found.faces), problem=found.problem)
-        for index, found_face in enumerate(found.faces, start=1):
-            entry.faces.append(Face(face_id, entry, index, found_face.box, found_face.box_source,
+        for found_face in found.faces:
+            entry.faces.append(Face(face_id, entry, found_face.number, found_face.box, found_face.box_source,
                                     annotation=found_face.annotation))
             face_id += 1
         entries.append(entry)

@@ -75,9 +75,9 @@ def _pts_name(job: ImageJob, face: FaceJob) -> str:
     """The .pts file a face's annotation came from (see :func:`app.scan.scan_folder`)."""
     image = Path(job.path)
     if face.source is BoxSource.ANNOTATION:
-        files = annotation_files(image)
-        if 0 < face.index <= len(files):
-            return files[face.index - 1].name
+        files = dict(annotation_files(image))
+        if face.index in files:
+            return files[face.index].name
     return image.with_suffix(".pts").name
 
 

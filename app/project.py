@@ -301,7 +301,8 @@ class Project:
     # -- results of the detector and the model ---------------------------------------
     def record_detection(self, image: ImageEntry, boxes: list[Box]) -> None:
         """The detector looked at ``image`` and found ``boxes`` (possibly none)."""
-        faces = [Face(self._next_face_id + k, image, len(image.faces) + k + 1,
+        first = max((face.index for face in image.faces), default=0) + 1
+        faces = [Face(self._next_face_id + k, image, first + k,
                       tuple(float(v) for v in box), BoxSource.DETECTOR) for k, box in enumerate(boxes)]
         problem = remove_problem(image.problem, NO_FACE_FOUND)  # other reasons stay (e.g. a refused .pts)
         if not faces and not image.faces:

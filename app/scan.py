@@ -1,8 +1,9 @@
 """What a folder holds: its images and the face boxes and annotations that come with them.
 
 A 300-W ``MANIFEST.csv`` gives each listed crop its detector box; otherwise
-``<stem>.pts`` / ``<stem>_<k>.pts`` files give faces boxed by their landmarks;
-images with neither are left for the face detector.
+``<stem>.pts`` / ``<stem>_<k>.pts`` files give faces boxed by their landmarks, each
+numbered as its file (as :func:`uglli_core.read_records` reads a folder for ``uglli
+evaluate`` and ``train``); images with neither are left for the face detector.
 
 Opening a folder of tens of thousands of images must stay quick, so no image file
 is opened here: whether a box or an annotation fits its image is checked when the
@@ -18,8 +19,8 @@ from typing import Callable
 
 import numpy as np
 
-from uglli_core import DatasetError, PtsError, annotation_files, is_image_file, read_manifest, read_pts
-from uglli_core.data import MANIFEST_NAME, tight_box
+from uglli_core import AnnotationIndex, DatasetError, PtsError, is_image_file, read_annotations, read_manifest, read_pts
+from uglli_core.data import MANIFEST_NAME, normalised_name, tight_box
 from uglli_core.geometry import Box
 from uglli_core.images import list_image_files
 
@@ -36,6 +37,7 @@ class FoundFace:
     box: Box
     box_source: BoxSource
     annotation: np.ndarray | None = None
+    number: int = 1                             # 1-based, as its .pts file numbers it
 
 
 @dataclass
@@ -72,12 +74,13 @@ def scan_folder(folder: Path, known: set[str] = frozenset(), progress: Progress 
     manifest = folder / MANIFEST_NAME
     # lexists: a manifest that is a FIFO, a folder or a broken link is reported, not ignored
     listed = _manifest_faces(manifest, problems) if new_paths and os.path.lexists(manifest) else {}
+    annotations = AnnotationIndex()
     images = []
     for done, path in enumerate(new_paths):
         if progress is not None and done % PROGRESS_EVERY == 0:
             progress(done, len(new_paths))
         images.append(_manifest_image(folder, path, listed[path]) if path in listed
-                      else _annotated_image(folder, path))
+                      else _annotated_image(folder, path, annotations))
     if progress is not None:
         progress(len(new_paths), len(new_paths))
     present_set = set(present)
@@ -104,26 +107,22 @@ def _manifest_faces(manifest: Path, problems: list[str]) -> dict[str, list[Found
         return {}
     faces: dict[str, list[FoundFace]] = {}
     for name, box in rows:
-        faces.setdefault(_normalised(name), []).append(FoundFace(box, BoxSource.MANIFEST))
+        found = faces.setdefault(normalised_name(name), [])
+        found.append(FoundFace(box, BoxSource.MANIFEST, number=len(found) + 1))
     return faces
-
-
-def _normalised(name: str) -> str:
-    """A manifest path as :func:`list_images` writes it ("./a.jpg" → "a.jpg")."""
-    return os.path.normpath(name).replace(os.sep, "/") if name.strip() else name
 
 
 def _why_not_an_image(folder: Path, name: str) -> str:
     """Why a name from the manifest is not among the folder's images (the end of a sentence)."""
     try:
-        if os.path.isabs(name) or _normalised(name).split("/")[0] == "..":
+        if os.path.isabs(name) or normalised_name(name).split("/")[0] == "..":
             return "is outside the folder: only images inside it can be reviewed"
         path = folder / name
         if os.path.isdir(path):
             return "is a folder, not an image file"
         if not os.path.lexists(path):
             return "is not in the folder"
-        if any(part.startswith(".") for part in _normalised(name).split("/")):
+        if any(part.startswith(".") for part in normalised_name(name).split("/")):
             return "is hidden (names starting with '.' are skipped)"
         if not is_image_file(name):
             return "does not have an image file extension"
@@ -147,18 +146,11 @@ def _manifest_image(folder: Path, path: str, faces: list[FoundFace]) -> FoundIma
     return image
 
 
-def _annotated_image(folder: Path, path: str) -> FoundImage:
-    image = FoundImage(path)
-    errors = []
-    for pts_path in annotation_files(folder / path):
-        try:
-            points = read_pts(pts_path)
-        except PtsError as exc:
-            errors.append(_short(exc, pts_path))
-            continue
-        image.faces.append(FoundFace(tight_box(points), BoxSource.ANNOTATION, points))
-    image.problem = PROBLEM_SEPARATOR.join(errors)
-    return image
+def _annotated_image(folder: Path, path: str, annotations: AnnotationIndex) -> FoundImage:
+    faces, errors = read_annotations(folder / path, annotations)
+    return FoundImage(path, [FoundFace(tight_box(points), BoxSource.ANNOTATION, points, number)
+                             for number, points in faces],
+                      PROBLEM_SEPARATOR.join(_short(error, pts_path) for pts_path, error in errors))
 
 
 def _short(error: PtsError, pts_path: Path) -> str:

@@ -9,7 +9,8 @@ The public API, for the app and for scripts::
     faces[0].landmarks, faces[0].covariances, faces[0].uncertainty
 """
 from .checkpoint import BUNDLED_MODEL, CheckpointError, describe, load_checkpoint
-from .data import DatasetError, FaceRecord, annotation_files, read_folder, read_manifest, read_records
+from .data import (AnnotationIndex, DatasetError, FaceRecord, annotation_files, read_annotations, read_folder,
+                   read_manifest, read_records)
 from .finetune import FineTuneResult, evaluate_records, fine_tune
 from .geometry import Box
 from .images import IMAGE_EXTENSIONS, ImageReadError, is_image_file, load_image
@@ -18,11 +19,11 @@ from .pts import N_LANDMARKS, PtsError, read_pts, write_pts
 from .read_ahead import Prepared, network_threads, read_ahead
 
 __all__ = [
-    "BUNDLED_MODEL", "Box", "CheckpointError", "DatasetError", "FacePrediction", "FaceRecord",
+    "AnnotationIndex", "BUNDLED_MODEL", "Box", "CheckpointError", "DatasetError", "FacePrediction", "FaceRecord",
     "FineTuneResult", "IMAGE_EXTENSIONS", "ImageReadError", "LandmarkPredictor", "N_LANDMARKS", "Prepared",
     "PtsError", "annotation_files", "describe", "detect_faces", "evaluate_records", "fine_tune",
-    "is_image_file", "load_checkpoint", "load_image", "network_threads", "read_ahead", "read_folder",
-    "read_manifest", "read_pts", "read_records", "write_pts",
+    "is_image_file", "load_checkpoint", "load_image", "network_threads", "read_ahead", "read_annotations",
+    "read_folder", "read_manifest", "read_pts", "read_records", "write_pts",
 ]
 
 

@@ -1,8 +1,10 @@
 """Face records: an image, a face box and (when known) its 68 ground-truth points.
 
 Sources: a 300-W style ``MANIFEST.csv`` (box = the ``det_*`` columns) or a plain
-folder of images with same-stem ``.pts`` files (``<stem>.pts`` or ``<stem>_<k>.pts``
-for several faces; box = the tight box of the landmarks).
+folder of images with same-stem ``.pts`` files (``<stem>.pts``, or ``<stem>_<k>.pts``
+for face number k, numbers may have gaps; box = the tight box of the landmarks). A
+folder holding a manifest gives its listed images their manifest boxes and the other
+images their ``.pts`` faces: the app and every ``uglli`` command read a folder this way.
 """
 from __future__ import annotations
 
@@ -10,17 +12,19 @@ import csv
 import json
 import os
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .geometry import Box
-from .images import box_problem, image_size, list_image_files
+from .images import box_problem, image_size, is_image_file, list_image_files
 from .pts import PtsError, read_pts
 
 MANIFEST_NAME = "MANIFEST.csv"
 REQUIRED_MANIFEST_COLUMNS = ("path", "det_x0", "det_y0", "det_x1", "det_y1")
+_NUMBERED_PTS = re.compile(r"(.+)_([1-9][0-9]*)\.pts")   # <stem>_<k>.pts, k without leading zeros
 
 
 class DatasetError(ValueError):
@@ -119,48 +123,97 @@ def _manifest_record(root: Path, row: dict, with_points: bool,
                       meta={"split": row.get("split", "")})
 
 
-def read_folder(folder: str | os.PathLike, problems: list[str] | None = None) -> list[FaceRecord]:
-    """Annotated faces of a folder: images with ``<stem>.pts`` or ``<stem>_<k>.pts``.
-    Folders are walked as :func:`~uglli_core.images.list_image_files` does."""
+def read_folder(folder: str | os.PathLike, problems: list[str] | None = None,
+                skip: set[str] = frozenset()) -> list[FaceRecord]:
+    """Annotated faces of a folder: images with ``<stem>.pts`` or ``<stem>_<k>.pts``, each
+    face numbered as its file. Folders are walked as
+    :func:`~uglli_core.images.list_image_files` does; images named (relative) in ``skip``
+    are left out."""
     folder = Path(folder)
+    index = AnnotationIndex()
     records = []
     for image in list_image_files(folder):
-        pts_files = annotation_files(image)
-        size = image_size(image) if pts_files else None
-        for face, pts_path in enumerate(pts_files, start=1):
-            try:
-                points = read_pts(pts_path, size)
-            except PtsError as exc:
-                if problems is None:
-                    raise DatasetError(str(exc)) from None
-                problems.append(str(exc))
-                continue
-            records.append(FaceRecord(image, tight_box(points), points, name=str(image.relative_to(folder)),
-                                      face=face, box_from_landmarks=True))
+        name = str(image.relative_to(folder))
+        if normalised_name(name) in skip:
+            continue
+        size = image_size(image) if index.files(image) else None
+        faces, errors = read_annotations(image, index, size)
+        if errors:
+            if problems is None:
+                raise DatasetError(str(errors[0][1]))
+            problems += [str(error) for _, error in errors]
+        records += [FaceRecord(image, tight_box(points), points, name=name, face=number, box_from_landmarks=True)
+                    for number, points in faces]
     return records
 
 
-def annotation_files(image: Path) -> list[Path]:
-    """``<stem>.pts`` alone, else ``<stem>_1.pts``, ``<stem>_2.pts`` … in order."""
-    # lexists: a broken link is still an annotation file, to be reported, not ignored
-    single = image.with_suffix(".pts")
-    if os.path.lexists(single):
-        return [single]
-    numbered = []
-    k = 1
-    while os.path.lexists(candidate := image.with_name(f"{image.stem}_{k}.pts")):
-        numbered.append(candidate)
-        k += 1
-    return numbered
+class AnnotationIndex:
+    """Which ``.pts`` files lie beside which images. Each folder is listed once, so that
+    a folder of 50,000 photos is not listed 50,000 times."""
+
+    def __init__(self):
+        self._folders: dict[Path, tuple[set[str], dict[str, list[tuple[int, str]]]]] = {}
+
+    def files(self, image: str | os.PathLike) -> list[tuple[int, Path]]:
+        """(face number, file) of the image's annotations: ``<stem>.pts`` alone is face 1;
+        else every ``<stem>_<k>.pts`` is face k, whatever numbers are missing, by k. A
+        ``<stem>_<k>.pts`` that is named after another image of the folder is that image's."""
+        image = Path(image)
+        single_names, numbered = self._listing(image.parent)
+        single = image.with_suffix(".pts")
+        if single.name in single_names:
+            return [(1, single)]
+        return [(number, image.parent / name) for number, name in numbered.get(image.stem, [])]
+
+    def _listing(self, folder: Path) -> tuple[set[str], dict[str, list[tuple[int, str]]]]:
+        if folder not in self._folders:
+            try:
+                names = os.listdir(folder)  # broken links too: they are reported, not ignored
+            except OSError:
+                names = []
+            image_stems = {os.path.splitext(name)[0] for name in names if is_image_file(name)}
+            numbered: dict[str, list[tuple[int, str]]] = {}
+            for name in names:
+                match = _NUMBERED_PTS.fullmatch(name)
+                if match and name[:-4] not in image_stems:
+                    numbered.setdefault(match[1], []).append((int(match[2]), name))
+            self._folders[folder] = ({name for name in names if name.endswith(".pts")},
+                                     {stem: sorted(files) for stem, files in numbered.items()})
+        return self._folders[folder]
+
+
+def annotation_files(image: str | os.PathLike) -> list[tuple[int, Path]]:
+    """(face number, file) of an image's ``.pts`` files; see :meth:`AnnotationIndex.files`."""
+    return AnnotationIndex().files(image)
+
+
+def read_annotations(image: Path, index: AnnotationIndex, size: tuple[int, int] | None = None
+                     ) -> tuple[list[tuple[int, np.ndarray]], list[tuple[Path, PtsError]]]:
+    """(face number, points) of every readable ``.pts`` file of ``image``, and (file,
+    error) of the others (with ``size``, points that cannot belong to the image are errors)."""
+    faces, errors = [], []
+    for number, pts_path in index.files(image):
+        try:
+            faces.append((number, read_pts(pts_path, size)))
+        except PtsError as exc:
+            errors.append((pts_path, exc))
+    return faces, errors
+
+
+def normalised_name(name: str) -> str:
+    """A relative image path as a folder walk writes it ("./a.jpg" → "a.jpg", '/'-separated)."""
+    return os.path.normpath(name).replace(os.sep, "/") if name.strip() else name
 
 
 def read_records(source: str | os.PathLike, problems: list[str] | None = None) -> list[FaceRecord]:
-    """A manifest CSV, a folder holding ``MANIFEST.csv``, or a folder of images + ``.pts``."""
+    """A manifest CSV, a folder of images + ``.pts``, or a folder holding ``MANIFEST.csv``:
+    its rows, and the ``.pts`` faces of the images it does not list."""
     source = Path(source)
     if source.is_file():
         return read_manifest(source, problems)
     if (source / MANIFEST_NAME).is_file():
-        return read_manifest(source / MANIFEST_NAME, problems)
+        records = read_manifest(source / MANIFEST_NAME, problems)
+        return records + read_folder(source, problems, skip={normalised_name(r.name) for r in records})
     if source.is_dir():
         return read_folder(source, problems)
     raise DatasetError(f"{source}: no such file or folder")

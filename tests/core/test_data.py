@@ -4,8 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from uglli_core.data import (DatasetError, apply_split, read_folder, read_manifest, read_records, save_split,
-                             split_records, tight_box)
+from uglli_core.data import (DatasetError, annotation_files, apply_split, read_folder, read_manifest, read_records,
+                             save_split, split_records, tight_box)
+from uglli_core.pts import write_pts
 from uglli_core.samples import AugmentConfig, FaceCrops, FacePatch
 
 
@@ -43,6 +44,35 @@ def test_folder_of_photos_with_numbered_pts(datasets, tmp_path):
     records = read_records(tmp_path)
     assert [(r.name, r.face) for r in records] == [("1051618982.jpg", 1), ("111076519.jpg", 1), ("111076519.jpg", 2)]
     assert all(r.box_from_landmarks and r.box == tight_box(r.points) for r in records)
+
+
+def test_numbered_pts_files_with_gaps_are_all_faces_keeping_their_numbers(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.jpg"), np.zeros((100, 120, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "a_3.png"), np.zeros((100, 120, 3), np.uint8))  # a_3.pts is its own
+    points = np.random.default_rng(0).uniform(10, 90, (68, 2))
+    for name in ("a_2.pts", "a_8.pts", "a_3.pts", "a_05.pts"):  # a leading zero is not a face number
+        write_pts(tmp_path / name, points)
+    records = read_records(tmp_path)
+    assert [(r.name, r.face) for r in records] == [("a.jpg", 2), ("a.jpg", 8), ("a_3.png", 1)]
+    assert annotation_files(tmp_path / "a.jpg") == [(2, tmp_path / "a_2.pts"), (8, tmp_path / "a_8.pts")]
+
+
+def test_every_afw_photo_face_is_read(datasets):
+    """AFW has photos whose .pts numbers have gaps (only _2 and _8, …): all 337 faces count."""
+    records = read_records(datasets / "afw-photos")
+    assert len(records) == 337
+    assert sorted(r.face for r in records if r.name == "4856974482.jpg") == [2, 8]
+
+
+def test_a_folder_with_a_manifest_also_gives_the_pts_faces_of_images_it_does_not_list(tmp_path):
+    for name in ("a.jpg", "b.jpg"):
+        cv2.imwrite(str(tmp_path / name), np.zeros((100, 120, 3), np.uint8))
+    points = np.random.default_rng(0).uniform(10, 90, (68, 2))
+    write_pts(tmp_path / "a.pts", points)
+    write_pts(tmp_path / "b_2.pts", points)
+    (tmp_path / "MANIFEST.csv").write_text("path,det_x0,det_y0,det_x1,det_y1\n./a.jpg,5,5,95,95\n")
+    records = read_records(tmp_path)
+    assert [(r.name, r.face, r.box_from_landmarks) for r in records] == [("./a.jpg", 1, False), ("b.jpg", 2, True)]
 
 
 def test_a_malformed_pts_in_a_folder_is_reported(tmp_path):
