@@ -9,20 +9,46 @@ import sys
 from pathlib import Path
 
 from .checkpoint import CheckpointError
-from .data import DatasetError, FaceRecord, apply_split, read_manifest, read_records, split_records
-from .images import ImageReadError, box_problem, list_image_files, load_image
-from .model import MEAN_ESTIMATORS
+from .data import DatasetError, apply_split, read_records, split_records
+from .images import ImageReadError, box_problem, load_image
+from .model import MEAN_ESTIMATORS, ModelConfig
+from .predict_jobs import input_jobs, manifest_jobs
+from .progress import MODES, ProgressReporter
 from .pts import PtsError, atomic_write_text
 from .read_ahead import network_threads, read_ahead
+from .train import TrainConfig
 
-# Training flags that map one-to-one to TrainConfig / ModelConfig fields.
-TRAIN_FLAGS = {"epochs": int, "batch_size": int, "lr": float, "optimizer": str, "loss": str,
-               "warmup_epochs": int, "seed": int, "threads": int, "max_minutes": float, "grad_clip": float,
-               "average_decay": float}
+# Training flags that map one-to-one to TrainConfig fields: (type, help, allowed values).
+OPTIMIZERS = ("adam", "rmsprop")        # as uglli_core.train builds them
+LOSSES = ("gll", "mse")
+TRAIN_FLAGS = {
+    "epochs": (int, "epochs to train", None),
+    "batch_size": (int, "faces per training step", None),
+    "lr": (float, "learning rate", None),
+    "optimizer": (str, "optimiser; rmsprop is the paper's", OPTIMIZERS),
+    "loss": (str, "loss after the warm-up: gll = Gaussian log-likelihood (the paper's), "
+             "mse = squared error with Σ = I (ablation)", LOSSES),
+    "warmup_epochs": (int, "epochs of L1 on the means first; 0 with --init unless given", None),
+    "seed": (int, "random seed of the split, the order and the augmentation", None),
+    "threads": (int, "CPU threads for torch (not given: torch's own choice)", None),
+    "max_minutes": (float, "stop after the epoch that passes this many minutes; run again to resume "
+                    "(not given: no limit)", None),
+    "grad_clip": (float, "clip the gradient norm at this", None),
+    "average_decay": (float, "keep a moving average of the weights with this decay (e.g. 0.999) and "
+                      "validate and save the average (not given: no average)", None),
+}
+MODEL_FLAGS = {  # flag: (ModelConfig field, type, help, allowed values)
+    "stacks": ("n_stacks", int, "hourglasses stacked", None),
+    "channels": ("channels", int, "feature channels of each hourglass", None),
+    "input_size": ("input_size", int, "side of the face crop in pixels", None),
+    "heatmap_size": ("heatmap_size", int, "side of the heatmaps", None),
+    "mean_estimator": ("mean_estimator", str, "how a heatmap gives its point", MEAN_ESTIMATORS),
+}
 PREDICT_BATCH = 32  # faces per network call, across images (6.5-8 ms/face on 2 cores, 12-13 at batch 1)
 PREDICT_MAX_BYTES = 256 << 20  # ... or fewer, so that decoded photos waiting stay under this
-MODEL_FLAGS = {"stacks": ("n_stacks", int), "channels": ("channels", int), "input_size": ("input_size", int),
-               "heatmap_size": ("heatmap_size", int), "mean_estimator": ("mean_estimator", str)}
+DEVICE_HELP = "cpu, cuda or cuda:N (default: CUDA when present, else CPU)"
+PROGRESS_HELP = ("progress on stderr: auto = a bar when stderr is a terminal, else none; json = one JSON "
+                 "line per event (one of: %(choices)s; default: %(default)s)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,46 +66,73 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="uglli", description="Facial landmarks with uncertainty (UGLLI).")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    data_help = ("MANIFEST.csv, a folder holding one (its rows, plus the .pts faces of the images it does not "
+                 "list), or a folder of images with <stem>.pts or <stem>_<k>.pts files")
 
-    train = commands.add_parser("train", help="train or fine-tune a model; progress as JSON lines on stdout")
-    train.add_argument("--data", required=True, help="MANIFEST.csv, a folder holding one, or a folder of images + .pts")
+    train = commands.add_parser("train", help="train or fine-tune a model",
+                                description="Train or fine-tune a model; the result (model files, last "
+                                            "figures) as JSON on stdout.")
+    train.add_argument("--data", required=True, help=data_help)
     train.add_argument("--out", required=True, help="run folder (last.pt, best.pt); an existing run resumes")
     train.add_argument("--init", help="start from this model file (fine-tuning)")
     held = train.add_mutually_exclusive_group()
-    held.add_argument("--val-split", help="JSON list of face keys to hold out for validation")
-    held.add_argument("--val-fraction", type=float, default=0.1, help="hold out this share of each subset")
+    held.add_argument("--val-split", help="JSON list of face keys (<image>#<face>) to hold out for validation")
+    held.add_argument("--val-fraction", type=float, default=0.1,
+                      help="hold out this share of each subset (default %(default)s)")
     train.add_argument("--config", help="JSON file of TrainConfig fields; flags override it")
-    train.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when present)")
-    for flag, kind in TRAIN_FLAGS.items():
-        train.add_argument(f"--{flag.replace('_', '-')}", type=kind)
-    for flag, (_, kind) in MODEL_FLAGS.items():
-        train.add_argument(f"--{flag.replace('_', '-')}", type=kind,
-                           **({"choices": MEAN_ESTIMATORS} if flag == "mean_estimator" else {}))
+    train.add_argument("--device", help=DEVICE_HELP)
+    train_defaults, model_defaults = _defaults(TrainConfig), _defaults(ModelConfig)
+    for flag, (kind, text, allowed) in TRAIN_FLAGS.items():
+        _add_flag(train, flag, kind, text, allowed, train_defaults[flag])
+    for flag, (field, kind, text, allowed) in MODEL_FLAGS.items():
+        _add_flag(train, flag, kind, text, allowed, model_defaults[field])
+    train.add_argument("--progress", choices=MODES, default="auto", help=PROGRESS_HELP)
     train.set_defaults(run=run_train)
 
-    evaluate = commands.add_parser("evaluate", help="figures and plots of a model on annotated faces")
-    evaluate.add_argument("--data", required=True)
+    evaluate = commands.add_parser("evaluate", help="figures and plots of a model on annotated faces",
+                                   description="Figures of a model on annotated faces, as JSON on stdout.")
+    evaluate.add_argument("--data", required=True, help=data_help)
     evaluate.add_argument("--model", help="model file (default: the bundled model)")
     evaluate.add_argument("--split", help="evaluate only the face keys listed in this JSON file")
     evaluate.add_argument("--out", help="folder for metrics.json, ced.png and uncertainty.png")
-    evaluate.add_argument("--device")
+    evaluate.add_argument("--device", help=DEVICE_HELP)
+    evaluate.add_argument("--progress", choices=MODES, default="auto", help=PROGRESS_HELP)
     evaluate.set_defaults(run=run_evaluate)
 
-    predict = commands.add_parser("predict", help="landmarks and covariances of every face, as JSON")
+    predict = commands.add_parser("predict", help="landmarks and covariances of every face, as JSON",
+                                  description="Landmarks and covariances of every face, as JSON. Faces come from "
+                                              "a MANIFEST.csv in a folder given, else from the .pts files next "
+                                              "to each image (<stem>.pts, <stem>_<k>.pts: face k), else from "
+                                              "the face detector, as the app reads a folder.")
     predict.add_argument("inputs", nargs="*", metavar="INPUT", help="images or folders")
     predict.add_argument("--manifest", help="take the faces and boxes from this MANIFEST.csv")
+    predict.add_argument("--detect", action="store_true",
+                         help="find every face with the detector, even where .pts files or a manifest give boxes")
     predict.add_argument("--model", help="model file (default: the bundled model)")
     predict.add_argument("--output", help="write the JSON here (default: stdout)")
-    predict.add_argument("--device")
+    predict.add_argument("--device", help=DEVICE_HELP)
     predict.add_argument("--workers", type=int, default=None,
                          help="threads that read and detect ahead of the network (default: cores, at most 4; 0: none)")
+    predict.add_argument("--progress", choices=MODES, default="auto", help=PROGRESS_HELP)
     predict.set_defaults(run=run_predict)
     return parser
 
 
+def _add_flag(parser: argparse.ArgumentParser, flag: str, kind, text: str, allowed, default) -> None:
+    """A flag that overrides a config field (None when not given); its help names the
+    allowed values and the field's default."""
+    parts = (["one of: %(choices)s"] if allowed else []) + ([f"default: {default}"] if default is not None else [])
+    parser.add_argument(f"--{flag.replace('_', '-')}", type=kind, **({"choices": allowed} if allowed else {}),
+                        help=text + (f" ({'; '.join(parts)})" if parts else ""))
+
+
+def _defaults(config_class) -> dict:
+    return {field.name: field.default for field in dataclasses.fields(config_class)}
+
+
 def run_train(args) -> int:
-    from .train import TrainConfig, fit, json_lines_printer
+    from .train import fit
 
     values = json.loads(Path(args.config).read_text()) if args.config else {}
     config = TrainConfig.from_dict(values)
@@ -88,7 +141,8 @@ def run_train(args) -> int:
     for flag in TRAIN_FLAGS:
         if getattr(args, flag) is not None:
             setattr(config, flag, getattr(args, flag))
-    overrides = {field: getattr(args, flag) for flag, (field, _) in MODEL_FLAGS.items() if getattr(args, flag) is not None}
+    overrides = {field: getattr(args, flag) for flag, (field, *_) in MODEL_FLAGS.items()
+                 if getattr(args, flag) is not None}
     config.model = dataclasses.replace(config.model, **overrides)
     if config.init and args.warmup_epochs is None:
         config.warmup_epochs = 0  # a trained model needs no warm-up
@@ -102,7 +156,15 @@ def run_train(args) -> int:
         train, val = split_records(records, args.val_fraction, seed=config.seed)
     if not train:
         raise DatasetError(f"{args.data}: no annotated faces to train on")
-    result = fit(config, train, val, json_lines_printer())
+    reporter = ProgressReporter(args.progress)
+    try:
+        result = fit(config, train, val, reporter)
+    finally:
+        reporter.close()
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, one process says it
+        print(json.dumps({"best": result.best_path and str(result.best_path),
+                          "last": result.last_path and str(result.last_path), "epochs_done": result.epochs_done,
+                          "metrics": result.metrics, "cancelled": result.cancelled}))
     return 1 if result.cancelled else 0
 
 
@@ -113,7 +175,11 @@ def run_evaluate(args) -> int:
     records = read_records(args.data)
     if args.split:
         records = apply_split(records, args.split)[1]
-    result = evaluate(LandmarkPredictor.load(args.model, args.device), records, args.out)
+    reporter = ProgressReporter(args.progress)
+    try:
+        result = evaluate(LandmarkPredictor.load(args.model, args.device), records, args.out, reporter)
+    finally:
+        reporter.close()
     print(json.dumps(result, indent=2))
     return 0
 
@@ -128,16 +194,20 @@ def run_predict(args) -> int:
     if args.manifest:
         jobs, errors = manifest_jobs(args.manifest)
     else:
-        jobs, errors = input_jobs(args.inputs)
+        jobs, errors = input_jobs(args.inputs, detect=args.detect)
     faces, images_read = [], 0
     waiting: list[tuple] = []  # (image name, face number, box, image): batched across images
-    detecting = not args.manifest
-    with network_threads(detecting):
-        for prepared in read_ahead(jobs, _read_and_detect, args.workers):
-            images_read += _faces_to_predict(prepared, waiting, errors)
-            if len(waiting) >= PREDICT_BATCH or _waiting_bytes(waiting) >= PREDICT_MAX_BYTES:
-                faces += _predict_waiting(predictor, waiting)
-        faces += _predict_waiting(predictor, waiting)
+    reporter = ProgressReporter(args.progress)
+    try:
+        with network_threads(any(known is None for *_, known in jobs)):
+            for done, prepared in enumerate(read_ahead(jobs, _read_and_detect, args.workers), start=1):
+                images_read += _faces_to_predict(prepared, waiting, errors)
+                if len(waiting) >= PREDICT_BATCH or _waiting_bytes(waiting) >= PREDICT_MAX_BYTES:
+                    faces += _predict_waiting(predictor, waiting)
+                reporter({"event": "predict", "done": done, "total": len(jobs), "faces": len(faces) + len(waiting)})
+            faces += _predict_waiting(predictor, waiting)
+    finally:
+        reporter.close()
     info = predictor.info
     output = {"model": {k: v for k, v in info.items() if k != "model_config"} | {"config": info["model_config"]},
               "faces": faces, "errors": errors}
@@ -154,23 +224,23 @@ def run_predict(args) -> int:
 def _faces_to_predict(prepared, waiting: list, errors: list) -> bool:
     """Queue the faces of one read image on ``waiting`` (or say why not in ``errors``);
     False when the image could not be read."""
-    (name, _, boxes), error = prepared.item, prepared.error
+    (name, _, known), error = prepared.item, prepared.error
     if isinstance(error, ImageReadError):
         errors.append({"image": name, "error": str(error)})
         return False
     if error is not None:
         raise error
     image, detected = prepared.result
-    if boxes is None:
+    if known is None:
         if not detected:
             errors.append({"image": name, "error": "no face found"})
-        waiting += [(name, face, box, image) for face, box in enumerate(detected, start=1)]
+        waiting += [(name, number, box, image) for number, box in enumerate(detected, start=1)]
         return True
-    for face, box in enumerate(boxes, start=1):  # from a manifest: checked against the decoded size
+    for number, box in known:  # from a manifest or .pts files: checked against the decoded size
         if problem := box_problem(box, (image.shape[1], image.shape[0])):
-            errors.append({"image": name, "error": f"face {face}: {problem}"})
+            errors.append({"image": name, "error": f"face {number}: {problem}"})
         else:
-            waiting.append((name, face, box, image))
+            waiting.append((name, number, box, image))
     return True
 
 
@@ -193,10 +263,10 @@ def _predict_waiting(predictor, waiting: list) -> list[dict]:
 
 
 def _read_and_detect(job) -> tuple:
-    """(image, detected boxes or None when the job has its boxes); runs on a worker thread."""
-    _, path, boxes = job
+    """(image, detected boxes or None when the job knows its faces); runs on a worker thread."""
+    _, path, known = job
     image = load_image(path)
-    if boxes is not None:
+    if known is not None:
         return image, None
     from .detect import detect_faces
     return image, detect_faces(image)
@@ -207,34 +277,6 @@ def _quiet_opencv() -> None:
     import cv2
 
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_FATAL)
-
-
-def manifest_jobs(manifest: str):
-    """[(name, path, boxes)] grouped by image, in manifest order; bad rows as errors."""
-    problems: list[str] = []
-    records: list[FaceRecord] = read_manifest(manifest, problems, points=False)
-    by_image: dict[str, tuple[Path, list]] = {}
-    for record in records:
-        by_image.setdefault(record.name, (record.image_path, []))[1].append(record.box)
-    errors = [{"image": manifest, "error": problem} for problem in problems]
-    if not records and not problems:
-        errors.append({"image": manifest, "error": "lists no faces"})
-    return [(name, path, boxes) for name, (path, boxes) in by_image.items()], errors
-
-
-def input_jobs(inputs: list[str]):
-    """[(name, path, None)]: image files as given, folders walked as
-    :func:`~uglli_core.images.list_image_files` does (links to folders not followed)."""
-    jobs, errors = [], []
-    for given in inputs:
-        path = Path(given)
-        if path.is_dir():
-            jobs += [(str(full.relative_to(path)), full, None) for full in list_image_files(path)]
-        elif os.path.lexists(path):  # a broken link is reported by load_image
-            jobs.append((given, path, None))
-        else:
-            errors.append({"image": given, "error": "no such file or folder"})
-    return jobs, errors
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import pytest
 from uglli_core.checkpoint import save_checkpoint
 from uglli_core.cli import main
 from uglli_core.model import ModelConfig, UGLLINet
+from uglli_core.pts import read_pts
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +120,65 @@ def test_predict_batches_faces_across_images_within_a_memory_budget(five_faces, 
     assert [(f["image"], f["face"]) for f in faces] == [(f["image"], f["face"]) for f in faces_alone]
     for a, b in zip(faces, faces_alone):
         assert np.allclose(a["landmarks"], b["landmarks"], atol=1e-3)
+
+
+def test_predict_takes_the_faces_of_pts_files_beside_images_with_their_numbers(datasets, tiny_model, tmp_path,
+                                                                              capsys):
+    """As the app reads a folder: a.jpg with a_2.pts and a_8.pts is two faces, 2 and 8, boxed
+    by their landmarks; --detect asks the detector instead."""
+    photos = datasets / "afw-photos"
+    shutil.copy(photos / "111076519.jpg", tmp_path / "a.jpg")
+    shutil.copy(photos / "111076519_1.pts", tmp_path / "a_2.pts")
+    shutil.copy(photos / "111076519_2.pts", tmp_path / "a_8.pts")
+    assert main(["predict", str(tmp_path), "--model", str(tiny_model), "--progress", "json"]) == 0
+    captured = capsys.readouterr()
+    faces = json.loads(captured.out)["faces"]
+    points = read_pts(tmp_path / "a_8.pts")
+    assert [f["face"] for f in faces] == [2, 8]
+    assert np.allclose(faces[1]["box"], [*points.min(axis=0), *points.max(axis=0)], atol=1e-3)
+    events = [json.loads(line) for line in captured.err.splitlines()]
+    assert events[-1] == {"event": "predict", "done": 1, "total": 1, "faces": 2}
+    assert main(["predict", str(tmp_path / "a.jpg"), "--model", str(tiny_model), "--detect"]) == 0
+    detected = json.loads(capsys.readouterr().out)["faces"]
+    assert [f["face"] for f in detected] == list(range(1, len(detected) + 1))
+    assert not np.allclose(detected[0]["box"], faces[0]["box"], atol=1.0)
+
+
+def test_every_option_has_help_and_lists_its_allowed_values():
+    from uglli_core.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    assert set(commands) == {"train", "evaluate", "predict"}
+    for name, command in commands.items():
+        for action in command._actions:
+            assert action.help, f"uglli {name} {action.option_strings or action.dest} has no help"
+            if action.choices:
+                shown = command._get_formatter()._expand_help(action)
+                assert "one of: " + ", ".join(map(str, action.choices)) in shown, (name, action.dest, shown)
+        assert "--progress" in command.format_help()
+
+
+def test_progress_is_a_bar_on_a_terminal_and_json_lines_when_asked():
+    import io
+
+    from uglli_core.progress import ProgressReporter
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal, pipe = Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        reporter = ProgressReporter("auto", stream)
+        for done in (1, 2, 3):
+            reporter({"event": "predict", "done": done, "total": 3, "faces": 2 * done})
+        reporter({"event": "epoch", "epoch": 1, "epochs": 2, "train_loss": 0.5, "val": {"nme_io": 4.25},
+                  "seconds": 3})
+        reporter.close()
+    assert pipe.getvalue() == ""
+    shown = terminal.getvalue()
+    assert "predict [" in shown and "] 3/3 6 faces" in shown and "validation NME_io 4.25 %" in shown
+    as_json = io.StringIO()
+    ProgressReporter("json", as_json)({"event": "predict", "done": 1, "total": 3})
+    assert json.loads(as_json.getvalue()) == {"event": "predict", "done": 1, "total": 3}

@@ -51,11 +51,14 @@ def test_two_processes_train_with_distributed_data_parallel(faces, tmp_path, dat
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                "-m", "uglli_core.cli", "train", "--data", str(manifest), "--out", str(tmp_path / "run"),
                "--epochs", "1", "--warmup-epochs", "0", "--batch-size", "1", "--val-fraction", "0.25",
-               "--stacks", "1", "--channels", "16", "--input-size", "64", "--heatmap-size", "16", "--threads", "1"]
+               "--stacks", "1", "--channels", "16", "--input-size", "64", "--heatmap-size", "16", "--threads", "1",
+               "--progress", "json"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
-    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    result = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(result) == 1 and result[0]["epochs_done"] == 1, "one result, from rank 0"
     epochs = [e for e in events if e["event"] == "epoch"]
     assert len(epochs) == 1, "only rank 0 reports"
     steps = [e for e in events if e["event"] == "step"]
