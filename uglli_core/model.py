@@ -8,7 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .encoder import IMAGENET_MEAN, IMAGENET_STD, TAPS, PyramidEncoder
+
 MEAN_ESTIMATORS = ("relu", "softargmax", "tau_softargmax")
+ENCODERS = ("stem", "mobilenet_v2")
 
 
 @dataclass
@@ -23,14 +26,28 @@ class ModelConfig:
     temperature: float = 1.0       # for tau_softargmax
     diag_floor: float = 0.05       # added to ELU + 1 on L's diagonal (crop pixels)
     heatmap_bias: float = 0.1      # positive initial bias so the ReLU is not dead at start
+    # "stem": convolutions trained from scratch, hourglasses at the heatmap size.
+    # "mobilenet_v2": an ImageNet-pretrained pyramid (uglli_core.encoder); hourglasses
+    # at input/8, heads upsampled to input/4 with the encoder's stride-4 detail.
+    encoder: str = "stem"
+    head_channels: int = 64        # width of the upsampling heads (mobilenet_v2)
 
     def __post_init__(self):
         if self.mean_estimator not in MEAN_ESTIMATORS:
             raise ValueError(f"mean_estimator must be one of {MEAN_ESTIMATORS}")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}")
+        if self.encoder == "mobilenet_v2" and self.input_size != 4 * self.heatmap_size:
+            raise ValueError("with the mobilenet_v2 encoder, input_size must be 4 times heatmap_size")
         if self.input_size % self.heatmap_size or self.input_size // self.heatmap_size not in (2, 4):
             raise ValueError("input_size must be 2 or 4 times heatmap_size")
-        if self.heatmap_size % (2 ** self.hourglass_depth):
-            raise ValueError("heatmap_size must be divisible by 2 ** hourglass_depth")
+        if self.hourglass_size % (2 ** self.hourglass_depth):
+            raise ValueError("the hourglass size must be divisible by 2 ** hourglass_depth")
+
+    @property
+    def hourglass_size(self) -> int:
+        """Side of the hourglasses' feature maps."""
+        return self.input_size // 8 if self.encoder == "mobilenet_v2" else self.heatmap_size
 
 
 class Residual(nn.Module):
@@ -70,30 +87,53 @@ class Hourglass(nn.Module):
         return self.skip(x) + F.interpolate(low, scale_factor=2, mode="nearest"), bottleneck
 
 
+class DetailHead(nn.Module):
+    """Hourglass features (B, C, H/2, H/2) and the encoder's stride-4 detail
+    (B, D, H, H) → heatmaps (B, K, H, H)."""
+
+    def __init__(self, channels: int, detail_channels: int, head_channels: int, n_landmarks: int):
+        super().__init__()
+        self.lateral = nn.Conv2d(detail_channels, channels, 1)
+        self.body = nn.Sequential(nn.Conv2d(channels, head_channels, 3, padding=1, bias=False),
+                                  nn.BatchNorm2d(head_channels), nn.ReLU(inplace=True))
+        self.out = nn.Conv2d(head_channels, n_landmarks, 1)
+
+    def forward(self, features: torch.Tensor, detail: torch.Tensor) -> torch.Tensor:
+        up = F.interpolate(features, scale_factor=2, mode="bilinear", align_corners=False)
+        return self.out(self.body(up + self.lateral(detail)))
+
+
 class UGLLINet(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
         c, k = config.channels, config.n_landmarks
-        # Downsample to the heatmap resolution before the wide layers: most of the
-        # network's cost is per pixel, and inference speed on CPU matters here.
-        stem_stride = config.input_size // config.heatmap_size  # 4 (or 2)
-        stem = [nn.Conv2d(3, c // 2, 7, stride=2, padding=3), nn.BatchNorm2d(c // 2), nn.ReLU(inplace=True)]
-        if stem_stride == 4:
-            stem.append(nn.MaxPool2d(2))
-        stem += [Residual(c // 2, c), Residual(c, c)]
-        self.stem = nn.Sequential(*stem)
+        if config.encoder == "mobilenet_v2":
+            self.encoder = PyramidEncoder(c)
+            self.heads = nn.ModuleList(DetailHead(c, TAPS[4][1], config.head_channels, k)
+                                       for _ in range(config.n_stacks))
+            last_layers = [head.out for head in self.heads]
+        else:
+            # Downsample to the heatmap resolution before the wide layers: most of the
+            # network's cost is per pixel, and inference speed on CPU matters here.
+            stem_stride = config.input_size // config.heatmap_size  # 4 (or 2)
+            stem = [nn.Conv2d(3, c // 2, 7, stride=2, padding=3), nn.BatchNorm2d(c // 2), nn.ReLU(inplace=True)]
+            if stem_stride == 4:
+                stem.append(nn.MaxPool2d(2))
+            stem += [Residual(c // 2, c), Residual(c, c)]
+            self.stem = nn.Sequential(*stem)
+            self.heads = nn.ModuleList(nn.Conv2d(c, k, 1) for _ in range(config.n_stacks))
+            last_layers = list(self.heads)
         self.hourglasses = nn.ModuleList(Hourglass(config.hourglass_depth, c) for _ in range(config.n_stacks))
         self.features = nn.ModuleList(
             nn.Sequential(Residual(c, c), nn.Conv2d(c, c, 1), nn.BatchNorm2d(c), nn.ReLU(inplace=True))
             for _ in range(config.n_stacks))
-        self.heads = nn.ModuleList(nn.Conv2d(c, k, 1) for _ in range(config.n_stacks))
         self.merge_features = nn.ModuleList(nn.Conv2d(c, c, 1) for _ in range(config.n_stacks - 1))
         self.merge_heatmaps = nn.ModuleList(nn.Conv2d(k, c, 1) for _ in range(config.n_stacks - 1))
-        bottleneck = config.heatmap_size // 2 ** config.hourglass_depth
+        bottleneck = config.hourglass_size // 2 ** config.hourglass_depth
         self.cen = nn.Linear(c * bottleneck * bottleneck, 3 * k)  # shared by all hourglasses
-        for head in self.heads:
-            nn.init.constant_(head.bias, config.heatmap_bias)
+        for layer in last_layers:
+            nn.init.constant_(layer.bias, config.heatmap_bias)
         nn.init.normal_(self.cen.weight, std=1e-3)
         nn.init.zeros_(self.cen.bias)
         # Heatmap cell centres in crop pixels.
@@ -105,12 +145,15 @@ class UGLLINet(nn.Module):
         """images (B, 3, S, S) in [0, 1] → list over hourglasses of dicts with
         ``heatmaps`` (B, 68, H, H), ``means`` (B, 68, 2) and ``chol`` (B, 68, 2, 2),
         means and Cholesky factors in crop pixels."""
-        x = self.stem(normalise(images))
+        if self.config.encoder == "mobilenet_v2":
+            x, detail = self.encoder(imagenet_normalise(images))  # (B, C, S/8, S/8), (B, 24, S/4, S/4)
+        else:
+            x, detail = self.stem(normalise(images)), None
         outputs = []
         for i, hourglass in enumerate(self.hourglasses):
             y, bottleneck = hourglass(x)
             y = self.features[i](y)
-            heatmaps = self.heads[i](y)                       # (B, 68, H, H)
+            heatmaps = self.heads[i](y) if detail is None else self.heads[i](y, detail)  # (B, 68, H, H)
             cen_in = bottleneck.flatten(1)                    # (B, C·b·b)
             if detach_cen:
                 cen_in = cen_in.detach()
@@ -120,6 +163,8 @@ class UGLLINet(nn.Module):
                 "chol": self.cholesky(self.cen(cen_in)),     # (B, 68, 2, 2)
             })
             if i < len(self.hourglasses) - 1:
+                if heatmaps.shape[-1] != y.shape[-1]:                 # heads at twice the hourglass size
+                    heatmaps = F.avg_pool2d(heatmaps, 2)
                 x = x + self.merge_features[i](y) + self.merge_heatmaps[i](heatmaps)
         return outputs
 
@@ -157,3 +202,10 @@ def covariance(chol: torch.Tensor) -> torch.Tensor:
 
 def normalise(images: torch.Tensor) -> torch.Tensor:
     return (images - 0.5) / 0.25
+
+
+def imagenet_normalise(images: torch.Tensor) -> torch.Tensor:
+    """(B, 3, S, S) in [0, 1] → the statistics the ImageNet weights were trained with."""
+    mean = images.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = images.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return (images - mean) / std

@@ -12,6 +12,8 @@ from .checkpoint import build_model, describe, load_checkpoint
 from .geometry import Box, crop_transform, transform_covariances, transform_points, warp
 from .metrics import point_uncertainty
 from .model import covariance
+from .model_prior import prior_for_model, prior_in
+from .shape_prior import ShapePrior
 from .train import pick_device
 
 
@@ -45,6 +47,8 @@ class LandmarkPredictor:
         self.device = pick_device(device)
         self.info = describe(checkpoint)
         self.model = build_model(checkpoint).to(self.device)
+        self._checkpoint_name = checkpoint.get("path")
+        self.shape_prior: ShapePrior | None = prior_in(checkpoint)  # None: built on first use, see refine
         self.input_size = self.model.config.input_size
         if self.device.type == "cpu":  # measured: about 1.7× faster convolutions on CPU
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -53,6 +57,21 @@ class LandmarkPredictor:
     def load(cls, path: str | os.PathLike | None = None, device: str | None = None) -> "LandmarkPredictor":
         """The model file at ``path``, or the bundled model when None."""
         return cls(load_checkpoint(path), device)
+
+    def refine(self, landmarks: np.ndarray, covariances: np.ndarray,
+               fixed: dict[int, tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+        """Fuse a prediction with the reviewer's corrections: landmarks (68, 2) and
+        covariances (68, 2, 2) in image pixels, ``fixed`` {point index: (x, y)} the points
+        the reviewer placed → (landmarks, covariances) with the fixed points exactly where
+        given and every other point moved as far as its covariance and the model's shape
+        prior let it (see :mod:`uglli_core.shape_prior`).
+
+        Raises :class:`~uglli_core.shape_prior.ShapePriorError` when the model file has no
+        shape prior and the training data to build one is not at hand.
+        """
+        if self.shape_prior is None:
+            self.shape_prior = prior_for_model({"path": self._checkpoint_name})
+        return self.shape_prior.fuse(landmarks, covariances, fixed)
 
     def predict(self, image: np.ndarray, boxes: Iterable[Box], batch_size: int = 32) -> list[FacePrediction]:
         return self.predict_faces(((image, box) for box in boxes), batch_size)

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .data import FaceRecord
+from .data import FaceRecord, tight_box
 from .geometry import CROP_CONTEXT, MIRROR_68, crop_transform, similarity_about, transform_points, warp
 from .images import load_image
 
@@ -26,6 +27,11 @@ class AugmentConfig:
     grey: float = 0.1           # probability of a grey-scale image
     occlusion: float = 0.3      # probability of one random occluding rectangle
     box_jitter: float = 0.05    # per edge, for boxes made from the landmarks (as the paper)
+    tight_box: float = 0.0      # probability of the landmarks' tight box instead of the given one
+    low_resolution: float = 0.0  # probability of showing the face at fewer pixels (down, then up)
+    min_face: float = 30.0      # the smallest face size (box side in pixels) that shows
+    jpeg: float = 0.0           # probability of JPEG compression (quality 30–90)
+    blur: float = 0.0           # probability of a Gaussian blur (σ 0.5–1.5 px)
 
 
 @dataclass
@@ -79,8 +85,9 @@ class FaceCrops(Dataset):
 
     def _augmented(self, patch: FacePatch, rng: np.random.Generator):
         aug, size = self.augment, self.input_size
-        box = np.array(patch.box, float)
-        if patch.box_from_landmarks and aug.box_jitter:
+        from_landmarks = patch.box_from_landmarks or rng.random() < aug.tight_box
+        box = np.array(tight_box(patch.points) if from_landmarks else patch.box, float)
+        if from_landmarks and aug.box_jitter:
             w, h = box[2] - box[0], box[3] - box[1]
             box += rng.uniform(-aug.box_jitter, aug.box_jitter, 4) * np.array([w, h, w, h])
         flip = rng.random() < aug.flip
@@ -94,7 +101,27 @@ class FaceCrops(Dataset):
         points = transform_points(matrix, patch.points)
         if flip:
             points = points[MIRROR_68]
-        return jitter_colours(crop, rng, aug), points
+        return degrade(jitter_colours(crop, rng, aug), rng, aug), points
+
+
+def degrade(crop: np.ndarray, rng: np.random.Generator, aug: AugmentConfig) -> np.ndarray:
+    """What an ordinary photo does to a face: too few pixels, JPEG blocks, blur.
+    (S, S, 3) uint8 → (S, S, 3) uint8."""
+    size = crop.shape[0]
+    small = size
+    if rng.random() < aug.low_resolution:  # the face box spans about size / CROP_CONTEXT pixels
+        face = np.exp(rng.uniform(np.log(aug.min_face), np.log(size / CROP_CONTEXT)))
+        small = max(8, int(round(face * CROP_CONTEXT)))
+        crop = cv2.resize(crop, (small, small), interpolation=cv2.INTER_AREA)
+    if rng.random() < aug.jpeg:
+        quality = int(rng.integers(30, 91))
+        ok, encoded = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        crop = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED) if ok else crop
+    if small != size:
+        crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_LINEAR)
+    if rng.random() < aug.blur:
+        crop = cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.5, 1.5))
+    return crop
 
 
 def jitter_colours(crop: np.ndarray, rng: np.random.Generator, aug: AugmentConfig) -> np.ndarray:

@@ -28,6 +28,7 @@ from .checkpoint import CheckpointError, build_model, cpu_state_dict, load_check
 from .data import FaceRecord
 from .losses import stacked_loss
 from .metrics import landmark_metrics, summary
+from .model_prior import training_prior_field
 from .model import ModelConfig, UGLLINet, covariance
 from .samples import AugmentConfig, FaceCrops, cut_patches
 
@@ -145,6 +146,8 @@ def fit(config: TrainConfig, train_records: list[FaceRecord], val_records: list[
     input_size = config.model.input_size
     train_set = FaceCrops(cut_patches(train_records, input_size), input_size, config.augment, config.seed)
     val_set = FaceCrops(cut_patches(val_records, input_size), input_size) if val_records else None
+    # the shape prior that lets a correction move the other points (LandmarkPredictor.refine)
+    shape_prior = training_prior_field(train_records, config.init)
     sampler = DistributedSampler(train_set, world, rank, seed=config.seed) if world > 1 else None
     generator = torch.Generator().manual_seed(config.seed)
     loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=sampler is None, sampler=sampler,
@@ -194,7 +197,7 @@ def fit(config: TrainConfig, train_records: list[FaceRecord], val_records: list[
             improved = metrics.get("nme_io", math.inf) < best
             best = min(best, metrics.get("nme_io", math.inf))
             fields = dict(train_config=dataclasses.asdict(config), epoch=epoch + 1, metrics=metrics,
-                          history=history, parent=parent, best_nme_io=best)
+                          history=history, parent=parent, best_nme_io=best, shape_prior=shape_prior)
             if average is not None:  # the raw weights go on training after a resume
                 fields["training_state_dict"] = cpu_state_dict(model)
             save_checkpoint(last_path, served, optimizer=optimiser.state_dict(), **fields)
