@@ -32,6 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from uglli_core.detect import (VIEW_FRONTAL, VIEW_TURNED_A, VIEW_TURNED_B, BoxCalibration,  # noqa: E402
                                FaceDetector, RawDetection)
+from uglli_core.geometry import box_iou  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "afw-photos"
 MATCH_IOU = 0.4
@@ -41,18 +42,9 @@ HOG_THRESHOLD = -0.5  # the lowest threshold any HOG row uses; rows filter upwar
 Detector = Callable[[np.ndarray], list[RawDetection]]
 
 
-def iou(a, b) -> float:
-    ix = min(a[2], b[2]) - max(a[0], b[0])
-    iy = min(a[3], b[3]) - max(a[1], b[1])
-    if ix <= 0 or iy <= 0:
-        return 0.0
-    inter = ix * iy
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 def match(boxes, targets) -> list[tuple[int, int]]:
     """Greedy one-to-one (box index, target index) pairs with IoU ≥ MATCH_IOU."""
-    scored = sorted(((iou(b, t), i, j) for i, b in enumerate(boxes) for j, t in enumerate(targets)), reverse=True)
+    scored = sorted(((box_iou(b, t), i, j) for i, b in enumerate(boxes) for j, t in enumerate(targets)), reverse=True)
     used_b, used_t, pairs = set(), set(), []
     for v, i, j in scored:
         if v < MATCH_IOU:
@@ -166,7 +158,7 @@ def merge(*item_sets: dict[str, list[Item]]) -> dict[str, list[Item]]:
         kept: list[Item] = []
         for items in item_sets:
             for item in sorted(items[name], key=lambda it: -it[0].score):
-                if all(iou(item[1], k[1]) < NMS_IOU for k in kept):
+                if all(box_iou(item[1], k[1]) < NMS_IOU for k in kept):
                     kept.append(item)
         out[name] = kept
     return out
@@ -181,8 +173,8 @@ def score(items: dict[str, list[Item]], faces) -> dict[str, float]:
     raw_iou, cal_iou = [], []
     for name, gt in faces.items():
         for i, j in match([d.box for d, _ in items[name]], [t for _, t in gt]):
-            raw_iou.append(iou(items[name][i][0].box, gt[j][0]))
-            cal_iou.append(iou(items[name][i][1], gt[j][0]))
+            raw_iou.append(box_iou(items[name][i][0].box, gt[j][0]))
+            cal_iou.append(box_iou(items[name][i][1], gt[j][0]))
     n_faces = sum(len(g) for g in faces.values())
     return {"recall": found / n_faces, "fp": fp / len(faces),
             "iou_raw": float(np.mean(raw_iou)), "iou_cal": float(np.mean(cal_iou))}
@@ -195,7 +187,7 @@ def held_out_iou(dets, faces) -> float:
     ious = []
     for fit_half, test_half in ((names[0::2], names[1::2]), (names[1::2], names[0::2])):
         cal = fit_calibration(fit_pairs(dets, {n: faces[n] for n in fit_half}))
-        ious += [iou(cal.apply(d.box, d.view), ref) for d, ref in fit_pairs(dets, {n: faces[n] for n in test_half})]
+        ious += [box_iou(cal.apply(d.box, d.view), ref) for d, ref in fit_pairs(dets, {n: faces[n] for n in test_half})]
     return float(np.mean(ious))
 
 

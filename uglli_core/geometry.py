@@ -29,6 +29,29 @@ def crop_transform(box: Box, out_size: int, context: float = CROP_CONTEXT) -> np
                      [0.0, 0.0, 1.0]])
 
 
+def resize_transform(source_size: tuple[int, int], resized_size: tuple[int, int]) -> np.ndarray:
+    """Image → the same image resized from ``source_size`` to ``resized_size`` (width,
+    height), as ``cv2.resize`` samples it: pixel edges scale, so x' = (x + ½)·s − ½."""
+    sx, sy = resized_size[0] / source_size[0], resized_size[1] / source_size[1]
+    return np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
+
+
+def box_iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes; 0 when they do not overlap."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def best_overlap(boxes: list[Box], target: Box, min_iou: float) -> Box | None:
+    """The box of ``boxes`` with the highest IoU with ``target``, or None when none
+    reaches ``min_iou`` (the face was not found, only other things were)."""
+    best = max(boxes, key=lambda box: box_iou(box, target), default=None)
+    return best if best is not None and box_iou(best, target) >= min_iou else None
+
+
 def similarity_about(centre: tuple[float, float], scale: float = 1.0, angle_deg: float = 0.0,
                      shift: tuple[float, float] = (0.0, 0.0), flip_width: int | None = None) -> np.ndarray:
     """Crop → crop: optional left-right mirror of a ``flip_width``-wide crop, then
@@ -86,9 +109,9 @@ def _shrink_region(image: np.ndarray, matrix: np.ndarray, out_size: int, scale: 
     region = image[y0:y1, x0:x1]
     new_w, new_h = max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale))
     small = cv2.resize(region, (new_w, new_h), interpolation=cv2.INTER_AREA)
-    sx, sy = new_w / (x1 - x0), new_h / (y1 - y0)
-    # image → small region: shift to the region, then resize (pixel-centre convention)
-    to_small = np.array([[sx, 0.0, (0.5 - x0) * sx - 0.5], [0.0, sy, (0.5 - y0) * sy - 0.5], [0, 0, 1.0]])
+    # image → small region: shift to the region, then resize
+    to_region = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
+    to_small = resize_transform((x1 - x0, y1 - y0), (new_w, new_h)) @ to_region
     return small, matrix @ np.linalg.inv(to_small)
 
 

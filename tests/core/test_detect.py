@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from uglli_core.detect import VIEW_TURNED_A, VIEW_TURNED_B, BoxCalibration, FaceDetector, detect_faces
+from uglli_core.geometry import box_iou
 
 AFW = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "afw-photos"
 # Eight photos, 23 faces: groups of 7, 6 and 3 (small faces), pairs and single faces,
@@ -17,13 +18,6 @@ PHOTOS = ["18489332.jpg", "2086996835.jpg", "1130084326.jpg", "111076519.jpg",
           "2120936774.jpg", "1051618982.jpg", "4250120238.jpg", "3187108438.jpg"]
 
 needs_data = pytest.mark.skipif(not (AFW / "faces.csv").is_file(), reason=f"no AFW photos at {AFW}")
-
-
-def iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def read_rgb(name: str) -> np.ndarray:
@@ -52,7 +46,7 @@ def test_finds_most_annotated_faces_in_300w_style_boxes(detector):
         assert [b[0] for b in boxes] == sorted(b[0] for b in boxes)  # left to right
         for target in det_boxes(name):
             total += 1
-            found += max((iou(b, target) for b in boxes), default=0.0) >= 0.4
+            found += max((box_iou(b, target) for b in boxes), default=0.0) >= 0.4
     assert total == 23
     assert found >= 0.8 * total, f"found {found} of {total} faces"
 
@@ -65,9 +59,9 @@ def test_calibration_moves_boxes_towards_300w(detector):
         image = read_rgb(name)
         raw = detector.detect_raw(image)
         for target in det_boxes(name):
-            best = max(raw, key=lambda d: iou(d.box, target))
-            raw_iou.append(iou(best.box, target))
-            cal_iou.append(iou(detector.calibration.apply(best.box, best.view), target))
+            best = max(raw, key=lambda d: box_iou(d.box, target))
+            raw_iou.append(box_iou(best.box, target))
+            cal_iou.append(box_iou(detector.calibration.apply(best.box, best.view), target))
     assert np.mean(cal_iou) > np.mean(raw_iou) + 0.03
 
 
@@ -85,7 +79,7 @@ def test_huge_photo_gives_boxes_in_its_own_pixels(detector):
     h, w = huge.shape[:2]
     assert all(0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h for x0, y0, x1, y1 in boxes)
     targets = [tuple(5 * v for v in box) for box in det_boxes(name)]
-    assert all(max((iou(b, t) for b in boxes), default=0.0) >= 0.4 for t in targets)
+    assert all(max((box_iou(b, t) for b in boxes), default=0.0) >= 0.4 for t in targets)
 
 
 def test_calibration_mirrors_the_two_turned_views():
