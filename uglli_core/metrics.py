@@ -54,6 +54,7 @@ def landmark_metrics(means: np.ndarray, covariances: np.ndarray | None, truth: n
     result = {
         "faces": int(len(truth)),
         "nme_io": float(nme_io.mean()),
+        "nme_io_median": float(np.median(nme_io)),
         "nme_box": float(nme_box.mean()),
         "auc7_box": float(100 * np.trapezoid(fractions, thresholds) / AUC_CUTOFF),
         "failure_rate": float(100 * (nme_io > FAILURE_NME_IO).mean()),
