@@ -11,7 +11,7 @@ from pathlib import Path
 from .checkpoint import CheckpointError
 from .data import DatasetError, apply_split, read_records, split_records
 from .images import ImageReadError, box_problem, load_image
-from .model import MEAN_ESTIMATORS, ModelConfig
+from .model import ENCODERS, MEAN_ESTIMATORS, ModelConfig
 from .predict_jobs import input_jobs, manifest_jobs
 from .progress import MODES, ProgressReporter
 from .pts import PtsError, atomic_write_text
@@ -36,6 +36,9 @@ TRAIN_FLAGS = {
     "grad_clip": (float, "clip the gradient norm at this", None),
     "average_decay": (float, "keep a moving average of the weights with this decay (e.g. 0.999) and "
                       "validate and save the average (not given: no average)", None),
+    "heatmap_weight": (float, "weight of a loss that fits each heatmap to a Gaussian bump beside the GLL "
+                       "(0: the GLL alone, as the paper)", None),
+    "heatmap_sigma": (float, "width of those bumps, in heatmap cells", None),
 }
 MODEL_FLAGS = {  # flag: (ModelConfig field, type, help, allowed values)
     "stacks": ("n_stacks", int, "hourglasses stacked", None),
@@ -43,6 +46,9 @@ MODEL_FLAGS = {  # flag: (ModelConfig field, type, help, allowed values)
     "input_size": ("input_size", int, "side of the face crop in pixels", None),
     "heatmap_size": ("heatmap_size", int, "side of the heatmaps", None),
     "mean_estimator": ("mean_estimator", str, "how a heatmap gives its point", MEAN_ESTIMATORS),
+    "encoder": ("encoder", str, "stem = convolutions from scratch; mobilenet_v2 = ImageNet-pretrained "
+                "pyramid, heatmaps at a quarter of the input", ENCODERS),
+    "hourglass_depth": ("hourglass_depth", int, "halvings inside each hourglass", None),
 }
 PREDICT_BATCH = 32  # faces per network call, across images (6.5-8 ms/face on 2 cores, 12-13 at batch 1)
 PREDICT_MAX_BYTES = 256 << 20  # ... or fewer, so that decoded photos waiting stay under this

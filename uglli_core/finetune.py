@@ -54,9 +54,12 @@ def fine_tune(init_model: str | os.PathLike | None, records: list[FaceRecord], o
     if not train:
         raise ValueError(f"{len(records)} faces are too few: {len(validation)} are held out for validation")
     before = evaluate_records(LandmarkPredictor(init, device), validation)
+    # the starting model's own loss: a model trained with peaked heatmaps keeps them
+    recipe = init.get("train_config") or {}
     config = TrainConfig(out_dir=str(out_dir), init=init["path"], epochs=epochs, lr=lr, lr_milestones=(0.7,),
                          warmup_epochs=0, batch_size=min(16, len(train)), device=device, seed=seed,
-                         log_every=1)
+                         heatmap_weight=recipe.get("heatmap_weight", 0.0),
+                         heatmap_sigma=recipe.get("heatmap_sigma", 1.5), log_every=1)
     result = fit(config, train, validation, progress, should_stop)
     if result.cancelled or result.last_path is None:
         return FineTuneResult(None, before, {}, [r.key for r in train], [r.key for r in validation], True)

@@ -126,3 +126,27 @@ MIRROR_68 = np.array(
     + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55]  # outer lips
     + [64, 63, 62, 61, 60, 67, 66, 65]           # inner lips
 )
+
+
+def unmirror(means: np.ndarray, covariances: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Outputs on a left-right mirrored ``width``-wide crop → the same face unmirrored.
+
+    means (…, 68, 2), covariances (…, 68, 2, 2) in mirrored-crop pixels. Its own inverse.
+    """
+    means = means[..., MIRROR_68, :].copy()
+    means[..., 0] = width - 1.0 - means[..., 0]
+    covariances = covariances[..., MIRROR_68, :, :].copy()
+    covariances[..., 0, 1] *= -1.0          # Σ' = F Σ F with F = diag(−1, 1)
+    covariances[..., 1, 0] *= -1.0
+    return means, covariances
+
+
+def average_gaussians(means_a: np.ndarray, covs_a: np.ndarray, means_b: np.ndarray,
+                      covs_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and covariance of an even mixture of two Gaussians per point.
+
+    means (…, 2), covariances (…, 2, 2): μ = (μa + μb)/2, Σ = (Σa + Σb)/2 + d dᵀ/4 with d = μa − μb.
+    """
+    d = means_a - means_b                                              # (…, 2)
+    spread = d[..., :, None] * d[..., None, :] / 4.0                   # (…, 2, 2)
+    return (means_a + means_b) / 2.0, (covs_a + covs_b) / 2.0 + spread

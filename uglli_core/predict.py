@@ -9,7 +9,8 @@ import numpy as np
 import torch
 
 from .checkpoint import build_model, describe, load_checkpoint
-from .geometry import Box, crop_transform, transform_covariances, transform_points, warp
+from .geometry import (Box, average_gaussians, crop_transform, transform_covariances, transform_points,
+                       unmirror, warp)
 from .metrics import point_uncertainty
 from .model import covariance
 from .model_prior import prior_for_model, prior_in
@@ -43,8 +44,11 @@ class FacePrediction:
 class LandmarkPredictor:
     """A loaded model. ``predict`` takes RGB images and face boxes in image pixels."""
 
-    def __init__(self, checkpoint: dict, device: str | None = None):
+    def __init__(self, checkpoint: dict, device: str | None = None, flip: bool | None = None):
+        """``flip``: also run each face mirrored and average the two (test-time
+        augmentation); None takes what the model file says it was measured with."""
         self.device = pick_device(device)
+        self.flip = bool(checkpoint.get("test_time_flip", False)) if flip is None else flip
         self.info = describe(checkpoint)
         self.model = build_model(checkpoint).to(self.device)
         self._checkpoint_name = checkpoint.get("path")
@@ -54,9 +58,10 @@ class LandmarkPredictor:
             self.model = self.model.to(memory_format=torch.channels_last)
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, device: str | None = None) -> "LandmarkPredictor":
+    def load(cls, path: str | os.PathLike | None = None, device: str | None = None,
+             flip: bool | None = None) -> "LandmarkPredictor":
         """The model file at ``path``, or the bundled model when None."""
-        return cls(load_checkpoint(path), device)
+        return cls(load_checkpoint(path), device, flip)
 
     def refine(self, landmarks: np.ndarray, covariances: np.ndarray,
                fixed: dict[int, tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
@@ -94,14 +99,20 @@ class LandmarkPredictor:
         matrices = [crop_transform(box, size) for _, box in faces]
         crops = np.stack([warp(image, m, size) for (image, _), m in zip(faces, matrices)])  # (B, S, S, 3)
         images = torch.from_numpy(crops).to(self.device).permute(0, 3, 1, 2).float() / 255.0
-        if self.device.type == "cpu":
-            images = images.contiguous(memory_format=torch.channels_last)
-        last = self.model(images)[-1]
-        means = last["means"].double().cpu().numpy()                    # (B, 68, 2) crop px
-        covs = covariance(last["chol"].double()).cpu().numpy()          # (B, 68, 2, 2) crop px²
+        means, covs = self._run(images)                                 # (B, 68, 2), (B, 68, 2, 2) crop px
+        if self.flip:
+            mirrored = unmirror(*self._run(images.flip(-1)), size)
+            means, covs = average_gaussians(means, covs, *mirrored)
         predictions = []
         for (_, box), m, mean, cov in zip(faces, matrices, means, covs):
             back = np.linalg.inv(m)                                     # crop → image
             predictions.append(FacePrediction(box, transform_points(back, mean),
                                               transform_covariances(back, cov)))
         return predictions
+
+    def _run(self, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(B, 3, S, S) → means (B, 68, 2) and covariances (B, 68, 2, 2), crop pixels."""
+        if self.device.type == "cpu":
+            images = images.contiguous(memory_format=torch.channels_last)
+        last = self.model(images)[-1]
+        return last["means"].double().cpu().numpy(), covariance(last["chol"].double()).cpu().numpy()

@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from .averaging import WeightAverage
 from .checkpoint import CheckpointError, build_model, cpu_state_dict, load_checkpoint, save_checkpoint
 from .data import FaceRecord
+from .encoder import load_imagenet_weights
 from .losses import stacked_loss
 from .metrics import landmark_metrics, summary
 from .model_prior import training_prior_field
@@ -51,6 +52,8 @@ class TrainConfig:
     warmup_epochs: int = 8                  # L1 on means first (0 when fine-tuning)
     loss: str = "gll"                       # "gll" (paper) or "mse" (ablation: Σ = I)
     hourglass_weights: tuple | None = None  # λᵢ; equal by default
+    heatmap_weight: float = 0.0             # > 0: also fit the heatmaps to Gaussian bumps
+    heatmap_sigma: float = 1.5              # their width, in heatmap cells
     grad_clip: float = 5.0
     average_decay: float | None = None      # keep a moving average of the weights; it is
                                             # what is validated and saved as the model
@@ -173,7 +176,8 @@ def fit(config: TrainConfig, train_records: list[FaceRecord], val_records: list[
             images = batch["image"].to(device).contiguous(memory_format=memory_format)
             target = batch["points"].to(device)
             outputs = model(images, detach_cen=phase == "warmup")
-            loss = stacked_loss(outputs, target, phase, config.hourglass_weights)
+            loss = stacked_loss(outputs, target, phase, config.hourglass_weights, config.heatmap_weight,
+                                getattr(model, "module", model).grid, config.heatmap_sigma)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -228,7 +232,10 @@ def _initial_model(config: TrainConfig, last_path: Path) -> tuple[UGLLINet, str 
         model = build_model(init)
         config.model = model.config  # the network is the one in the file
         return model, str(config.init), None
-    return UGLLINet(config.model), None, None
+    model = UGLLINet(config.model)
+    if config.model.encoder == "mobilenet_v2":
+        load_imagenet_weights(model.encoder)
+    return model, None, None
 
 
 def _optimiser(config: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
