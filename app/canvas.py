@@ -2,26 +2,36 @@
 into edit requests (signals); the main window makes them undoable commands.
 
 Mouse, point mode: press on a point selects it and a drag moves it (one gesture);
-a click elsewhere places the selected point there, or selects the face whose box
-was clicked; dragging the background (or any drag with the middle button) pans;
-the wheel zooms about the cursor. Box mode: drag inside a box moves it, drag its
-corner handle resizes it, drag elsewhere draws a new box.
+a plain click elsewhere never moves a point: it selects the face whose box was
+clicked, or deselects the point. Ctrl+click places the selected point (an explicit
+act). Dragging the background (or any drag with the middle button) pans; the wheel
+zooms about the cursor. Box mode: drag inside a box moves it, drag its corner
+handle resizes it, drag elsewhere draws a new box.
+
+The view remembers whether it fits the image or the face and fits it again when the
+canvas is resized, until the reviewer zooms or pans. Points and pen widths shrink
+with a face that is small on screen (see :meth:`FaceOverlay.set_mark_scale`).
 """
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPixmap, QWheelEvent
+from PySide6.QtGui import QColor, QCursor, QMouseEvent, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem,
                                QGraphicsView)
 
 from .canvas_items import HANDLE_SIZE, OVERLAYS, FaceOverlay, add_box_items, cosmetic_pen
+from .canvas_legend import CanvasLegend
 from .project import Face, ImageEntry
 
 PICK_DISTANCE = 9.0       # screen pixels within which a press takes a point
 DRAG_THRESHOLD = 3.0      # screen pixels a press must travel to count as a drag
 MIN_BOX = 4.0             # image pixels: smaller new boxes are taken for clicks
 FACE_MARGIN = 0.35        # fit a face with this much of its box around it
+FULL_SIZE_FACE = 240.0    # screen pixels: a face at least this big gets full-size points
+SMALLEST_MARKS = 0.35     # points of a tiny face shrink to this share of their size, no less
+MINIMUM_SIZE = (480, 360)  # a narrow window squeezes the side panels, not the image
+PLACE_MODIFIER = Qt.KeyboardModifier.ControlModifier   # held while clicking: place the selected point
 
 
 class FaceCanvas(QGraphicsView):
@@ -31,15 +41,17 @@ class FaceCanvas(QGraphicsView):
     face_clicked = Signal(object)                  # Face
     box_drawn = Signal(tuple)                      # (x0, y0, x1, y1)
     box_dragged = Signal(object, tuple, int)       # Face, box, gesture
-    gesture_finished = Signal()
+    box_gesture_finished = Signal()                # a box was moved or resized: it needs a new prediction
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setBackgroundBrush(QColor(40, 40, 44))
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)  # zoom() keeps its own anchor
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.NoAnchor)          # resizeEvent refits instead
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMinimumSize(*MINIMUM_SIZE)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # pan by dragging
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.shown = {name: True for name in OVERLAYS} | {"numbers": False}
@@ -51,9 +63,11 @@ class FaceCanvas(QGraphicsView):
         self._message_item: QGraphicsSimpleTextItem | None = None
         self._overlay = FaceOverlay()  # made once: rebuilding 200 items per image is slow
         self.scene().addItem(self._overlay)
+        self.legend = CanvasLegend(self.viewport())
         self._box_items: list = []
         self._gesture = 0
         self._press: dict | None = None  # what the current mouse press is doing
+        self._fitted: str | None = None  # "image" or "face" while the view fits it; None once zoomed or panned
 
     # -- what is shown -----------------------------------------------------------------
     def show_image(self, image: ImageEntry | None, pixmap: QPixmap | None, message: str = "") -> None:
@@ -65,6 +79,7 @@ class FaceCanvas(QGraphicsView):
         self._box_items, self._pixmap_item, self._message_item = [], None, None
         self.image, self.face, self.selected_point = image, None, -1
         self._overlay.setVisible(False)
+        self.legend.hide()
         if pixmap is None:
             self._message_item = scene.addSimpleText(message or "No image")
             self._message_item.setBrush(QColor(230, 230, 230))
@@ -82,9 +97,12 @@ class FaceCanvas(QGraphicsView):
         if face is not self.face:
             self.selected_point = -1
         self.face = face
+        if self._fitted == "face":
+            self._fitted = None  # the view still shows the last face's place
         self.refresh()
         if fit and face is not None and self._pixmap_item is not None:
             self.fit_face()
+        self.point_selected.emit(self.selected_point)
 
     def refresh(self) -> None:
         """Redraw boxes and the face overlay from the model."""
@@ -98,6 +116,9 @@ class FaceCanvas(QGraphicsView):
         else:
             self._overlay.update_from(self.face, self.selected_point, self.shown)
             self._overlay.setVisible(self.face.points is not None and not self.box_mode)
+            self._scale_marks()
+        self.legend.show_for(None if self.box_mode else self.face, self._overlay.showing_prediction,
+                             self.shown["ellipses"])
 
     def set_shown(self, overlay: str, shown: bool) -> None:
         self.shown[overlay] = shown
@@ -115,23 +136,64 @@ class FaceCanvas(QGraphicsView):
     def centre_on_point(self, index: int) -> None:
         if self.face is not None and self.face.points is not None:
             self.centerOn(QPointF(*self.face.points[index]))
+            self._fitted = None
+
+    def show_point(self, index: int) -> None:
+        """Scroll (without zooming) until point ``index`` of the face is in view."""
+        if self.face is not None and self.face.points is not None:
+            x, y = self.face.points[index]
+            self.ensureVisible(float(x), float(y), 1.0, 1.0)
 
     def fit_image(self) -> None:
         if self._pixmap_item is not None:
             self.fitInView(self._pixmap_item, Qt.AspectRatioMode.KeepAspectRatio)
+            self._fitted = "image"
+            self._scale_marks()
 
     def fit_face(self) -> None:
         x0, y0, x1, y1 = self.face.box
         mx, my = FACE_MARGIN * (x1 - x0), FACE_MARGIN * (y1 - y0)
         self.fitInView(QRectF(x0 - mx, y0 - my, x1 - x0 + 2 * mx, y1 - y0 + 2 * my),
                        Qt.AspectRatioMode.KeepAspectRatio)
+        self._fitted = "face"
+        self._scale_marks()
 
-    def zoom(self, factor: float) -> None:
+    def zoom(self, factor: float, anchor: QPointF | None = None) -> None:
+        """Scale the view by ``factor`` keeping the image pixel under ``anchor`` (viewport
+        coordinates; by default the cursor when it is over the canvas, else the centre) where it is."""
+        if anchor is None:
+            cursor = self.viewport().mapFromGlobal(QCursor.pos())
+            anchor = QPointF(cursor if self.viewport().rect().contains(cursor) else self.viewport().rect().center())
+        held = self.viewportTransform().inverted()[0].map(anchor)
         self.scale(factor, factor)
+        drift = self.viewportTransform().map(held) - anchor
+        self._scroll_by(drift.x(), drift.y())
+        self._fitted = None
+        self._scale_marks()
+
+    def _scroll_by(self, dx: float, dy: float) -> None:
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + round(dx))
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(dy))
+
+    def _scale_marks(self) -> None:
+        """Shrink points and pens of a face that is small on screen (a whole photo of a crowd)."""
+        if self.face is None:
+            return
+        x0, y0, x1, y1 = self.face.box
+        on_screen = ((x1 - x0) * (y1 - y0)) ** 0.5 * self.transform().m11()
+        self._overlay.set_mark_scale(float(np.clip(on_screen / FULL_SIZE_FACE, SMALLEST_MARKS, 1.0)))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.legend.place()
+        if self._fitted == "image":
+            self.fit_image()
+        elif self._fitted == "face" and self.face is not None:
+            self.fit_face()
 
     # -- mouse -----------------------------------------------------------------------
     def wheelEvent(self, event: QWheelEvent) -> None:
-        self.zoom(1.0015 ** event.angleDelta().y())
+        self.zoom(1.0015 ** event.angleDelta().y(), event.position())
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if self._pixmap_item is None:
@@ -143,6 +205,8 @@ class FaceCanvas(QGraphicsView):
             return
         if self.box_mode:
             self._press.update(self._box_press(screen, scene))
+        elif event.modifiers() & PLACE_MODIFIER and self.face is not None and self.selected_point >= 0:
+            self._press["what"] = "place"
         else:
             index = self._point_at(screen)
             if index >= 0:
@@ -162,8 +226,8 @@ class FaceCanvas(QGraphicsView):
             self.point_dragged.emit(self.selected_point, scene.x(), scene.y(), self._gesture)
         elif what == "pan":
             delta = screen - press["last"]
-            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - round(delta.x()))
-            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - round(delta.y()))
+            self._scroll_by(-delta.x(), -delta.y())
+            self._fitted = None
         elif what in ("move box", "resize box"):
             self.box_dragged.emit(press["face"], self._dragged_box(press, scene), self._gesture)
         elif what == "new box":
@@ -181,17 +245,34 @@ class FaceCanvas(QGraphicsView):
             rect = QRectF(press["scene"], scene).normalized()
             if rect.width() >= MIN_BOX and rect.height() >= MIN_BOX:
                 self.box_drawn.emit((rect.left(), rect.top(), rect.right(), rect.bottom()))
-        elif press["moved"] and what != "pan":
-            self.gesture_finished.emit()
+        elif what == "place":
+            self.point_placed.emit(self.selected_point, scene.x(), scene.y())
+        elif press["moved"] and what in ("move box", "resize box"):
+            self.box_gesture_finished.emit()
         elif not press["moved"] and what == "pan" and event.button() == Qt.MouseButton.LeftButton:
             self._click(scene)
 
     def _click(self, scene: QPointF) -> None:
+        """A plain click off the points: another face's box selects that face; anywhere
+        else deselects the point (it never moves one)."""
         other = self._face_at(scene, exclude=self.face)
         if other is not None:
             self.face_clicked.emit(other)
-        elif self.face is not None and self.selected_point >= 0:
-            self.point_placed.emit(self.selected_point, scene.x(), scene.y())
+        elif self.selected_point >= 0:
+            self.select_point(-1)
+
+    def keyPressEvent(self, event) -> None:
+        self._show_place_cursor(event.modifiers())
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        self._show_place_cursor(event.modifiers())
+        super().keyReleaseEvent(event)
+
+    def _show_place_cursor(self, modifiers) -> None:
+        """A cross-hair while the click would place the selected point."""
+        placing = bool(modifiers & PLACE_MODIFIER) and self.selected_point >= 0 and not self.box_mode
+        self.viewport().setCursor(Qt.CursorShape.CrossCursor if placing else Qt.CursorShape.ArrowCursor)
 
     # -- hit testing -------------------------------------------------------------------
     def _point_at(self, screen: QPointF) -> int:

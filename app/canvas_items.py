@@ -1,7 +1,12 @@
-"""Graphics items that draw a face: contours, Mahalanobis-1 ellipses, points, numbers, boxes.
+"""Graphics items that draw a face: contours, Mahalanobis-1 ellipses, points, the
+model's predicted points, numbers, boxes.
 
-Points and numbers ignore the view's zoom (ItemIgnoresTransformations) so they keep
-their size on screen; ellipses and contours live in image pixels with cosmetic pens.
+The dots are the face's current points (edited, else annotated, else predicted). Where
+they are not the prediction, the model's own points are drawn too, as crosses at the
+centres of their ellipses, so annotation and prediction are told apart at a glance.
+Points, crosses and numbers ignore the view's zoom (ItemIgnoresTransformations) so they
+keep their size on screen, scaled by :meth:`FaceOverlay.set_mark_scale` for faces that
+are small on screen; ellipses and contours live in image pixels with cosmetic pens.
 """
 from __future__ import annotations
 
@@ -13,14 +18,17 @@ from PySide6.QtWidgets import (QGraphicsEllipseItem, QGraphicsItem, QGraphicsIte
 from uglli_core import N_LANDMARKS
 
 from .landmark_geometry import contour_polylines, ellipse_axes, uncertainty_rgb
-from .project import Face, ImageEntry
+from .project import Face, ImageEntry, PointSource
 
-POINT_RADIUS = 4.0            # screen pixels
+POINT_RADIUS = 4.0            # screen pixels, at full size
 SELECTED_RADIUS = 7.0
+CROSS_HALF = 4.0              # half the width of a predicted point's cross
+LINE_WIDTH = 1.2              # contours and ellipses
 HANDLE_SIZE = 9.0             # screen pixels, the corner that resizes a box
 CONTOUR_COLOUR = QColor(0, 200, 255, 190)
 SELECTED_COLOUR = QColor(255, 230, 0)
 REVIEWED_COLOUR = QColor(255, 255, 255)
+PREDICTION_COLOUR = QColor(255, 80, 255)
 CURRENT_BOX_COLOUR = QColor(255, 170, 0)
 OTHER_BOX_COLOUR = QColor(220, 220, 220, 170)
 OVERLAYS = ("ellipses", "contours", "numbers")
@@ -33,15 +41,25 @@ def cosmetic_pen(colour: QColor, width: float = 1.0, style=Qt.PenStyle.SolidLine
 
 
 class FaceOverlay(QGraphicsItemGroup):
-    """All items of the face being reviewed; :meth:`update` moves them, nothing is rebuilt."""
+    """All items of the face being reviewed; :meth:`update_from` moves them, nothing is rebuilt."""
 
     def __init__(self):
         super().__init__()
         self.setZValue(2)
+        self.mark_scale = 1.0
+        self.showing_prediction = False  # the model's points are drawn as crosses beside the dots
+        self._selected = -1
         self.contours = QGraphicsPathItem(self)
-        self.contours.setPen(cosmetic_pen(CONTOUR_COLOUR, 1.2))
+        self.contours.setPen(cosmetic_pen(CONTOUR_COLOUR, LINE_WIDTH))
         self.ellipses = [QGraphicsEllipseItem(self) for _ in range(N_LANDMARKS)]
         self._drawn_prediction = None  # the prediction the ellipses show
+        self.crosses = []
+        for _ in range(N_LANDMARKS):
+            cross = QGraphicsPathItem(self)
+            cross.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            cross.setPen(cosmetic_pen(PREDICTION_COLOUR, 1.5))
+            cross.setZValue(2.5)
+            self.crosses.append(cross)
         self.markers = []
         self.numbers = []
         for index in range(N_LANDMARKS):
@@ -67,10 +85,9 @@ class FaceOverlay(QGraphicsItemGroup):
                 path.lineTo(x, y)
         self.contours.setPath(path)
         self.contours.setVisible(shown["contours"])
+        self._selected = selected
         for index, (marker, number) in enumerate(zip(self.markers, self.numbers)):
             colour = QColor(*uncertainty_rgb(None if uncertainty is None else uncertainty[index]))
-            radius = SELECTED_RADIUS if index == selected else POINT_RADIUS
-            marker.setRect(QRectF(-radius, -radius, 2 * radius, 2 * radius))
             marker.setPos(QPointF(*points[index]))
             marker.setBrush(QBrush(colour))
             if index == selected:
@@ -81,6 +98,38 @@ class FaceOverlay(QGraphicsItemGroup):
                 marker.setPen(QPen(QColor(0, 0, 0), 1.0))
             number.setVisible(shown["numbers"])
         self._update_ellipses(face, shown["ellipses"])
+        self.showing_prediction = (shown["ellipses"] and face.prediction is not None
+                                   and face.source is not PointSource.PREDICTED)
+        for index, cross in enumerate(self.crosses):
+            cross.setVisible(self.showing_prediction)
+            if self.showing_prediction:
+                cross.setPos(QPointF(*face.prediction.landmarks[index]))
+        self._size_marks()
+
+    def set_mark_scale(self, scale: float) -> None:
+        """Draw points, crosses and lines at ``scale`` of their full size (a face that is
+        small on screen would vanish under full-size dots)."""
+        if scale != self.mark_scale:
+            self.mark_scale = scale
+            self._size_marks()
+
+    def _size_marks(self) -> None:
+        scale = self.mark_scale
+        for index, marker in enumerate(self.markers):
+            radius = SELECTED_RADIUS * max(scale, 0.7) if index == self._selected else POINT_RADIUS * scale
+            marker.setRect(QRectF(-radius, -radius, 2 * radius, 2 * radius))
+        half = CROSS_HALF * scale
+        cross = QPainterPath()
+        cross.moveTo(-half, -half)
+        cross.lineTo(half, half)
+        cross.moveTo(-half, half)
+        cross.lineTo(half, -half)
+        for item in self.crosses:
+            item.setPath(cross)
+        for item in [self.contours, *self.ellipses]:
+            pen = item.pen()
+            pen.setWidthF(max(LINE_WIDTH * scale, 0.6))
+            item.setPen(pen)
 
     def _update_ellipses(self, face: Face, shown: bool) -> None:
         prediction = face.prediction
@@ -89,14 +138,14 @@ class FaceOverlay(QGraphicsItemGroup):
         if prediction is None or prediction is self._drawn_prediction:
             return  # a drag changes points, not the prediction: skip 68 eigen-decompositions
         self._drawn_prediction = prediction
-        uncertainty = face.point_uncertainty
+        uncertainty = prediction.point_uncertainty
         for index, ellipse in enumerate(self.ellipses):
             major, minor, angle = ellipse_axes(prediction.covariances[index])
             ellipse.setRect(QRectF(-major, -minor, 2 * major, 2 * minor))
             ellipse.setRotation(angle)
             ellipse.setPos(QPointF(*prediction.landmarks[index]))
             colour = QColor(*uncertainty_rgb(uncertainty[index]), 220)
-            ellipse.setPen(cosmetic_pen(colour, 1.2))
+            ellipse.setPen(cosmetic_pen(colour, max(LINE_WIDTH * self.mark_scale, 0.6)))
             fill = QColor(colour)
             fill.setAlpha(40)
             ellipse.setBrush(QBrush(fill))

@@ -13,6 +13,7 @@ from uglli_core import BUNDLED_MODEL, ImageReadError
 from . import commands
 from .actions import ACTIONS, NUDGES, ShortcutsDialog, make_action
 from .canvas import FaceCanvas
+from .canvas_legend import edit_hint
 from .export import plan_export, write_export
 from .export_dialog import ask_replace_existing
 from .face_list import FaceListPanel
@@ -52,6 +53,7 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.pixmaps = PixmapCache()
         self._fit_next = True  # whether showing the next selected face zooms onto it
+        self._opening_image: ImageEntry | None = None  # shown when the folder opened (see _show_where_the_work_is)
         self.prediction = PredictionController(model_path, self)
         self.models = ModelControl(self)  # Model menu: fine-tuning and versions
         self._build_widgets()
@@ -87,8 +89,10 @@ class MainWindow(QMainWindow):
         self.resizeDocks(self.findChildren(QDockWidget)[:1], [560], Qt.Orientation.Horizontal)
 
         self.status_label = QLabel()
+        self.edit_hint = QLabel()       # what a click does now: the point selected, the mode
         self.progress = ProgressPanel()
         self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.edit_hint)
         self.statusBar().addPermanentWidget(self.progress)
 
     def _dock(self, title: str, widget: QWidget, area) -> None:
@@ -102,13 +106,13 @@ class MainWindow(QMainWindow):
         handlers = {
             "open_folder": self.choose_folder, "choose_model": self.choose_model, "export": self.choose_export,
             "quit": self.close, "undo": self.undo_stack.undo, "redo": self.undo_stack.redo,
-            "box_mode": self.canvas.set_box_mode, "delete_face": self.delete_face,
+            "box_mode": self._set_box_mode, "delete_face": self.delete_face,
             "show_ellipses": lambda on: self.canvas.set_shown("ellipses", on),
             "show_contours": lambda on: self.canvas.set_shown("contours", on),
             "show_numbers": lambda on: self.canvas.set_shown("numbers", on),
             "fit_image": self.canvas.fit_image, "fit_face": self._fit_face,
             "zoom_in": lambda: self.canvas.zoom(1.25), "zoom_out": lambda: self.canvas.zoom(0.8),
-            "predict": self.start_prediction, "cancel_prediction": self.prediction.cancel,
+            "predict": self.predict_now, "cancel_prediction": self.prediction.cancel,
             "next_face": lambda: self.step_face(1), "previous_face": lambda: self.step_face(-1),
             "next_uncertain_point": self.next_uncertain_point,
             "next_point": lambda: self.step_point(1), "previous_point": lambda: self.step_point(-1),
@@ -155,9 +159,9 @@ class MainWindow(QMainWindow):
         canvas.point_placed.connect(lambda i, x, y: self._push_move(i, (x, y), None))
         canvas.box_dragged.connect(lambda face, box, g: self._push(commands.MoveBoxCommand(self.project, face, box, g)))
         canvas.box_drawn.connect(self._add_box)
-        canvas.gesture_finished.connect(self.start_prediction)  # a moved box needs a new prediction
+        canvas.box_gesture_finished.connect(self.prediction.start)  # a moved box needs a new prediction
         canvas.face_clicked.connect(lambda face: self.select_face(face, fit=False))
-        canvas.point_selected.connect(self._describe_point)
+        canvas.point_selected.connect(lambda _: self._show_edit_hint())
         p = self.prediction
         p.progress.connect(self.progress.show_progress)
         p.running_changed.connect(self._on_running_changed)
@@ -196,9 +200,11 @@ class MainWindow(QMainWindow):
         self.models.folder_opened(project)
         self._refresh_scores()
         self.recent.remember(project.folder)
+        self.statusBar().clearMessage()  # "Reading the folder…" is over
         self.face_list.select_row(0)
+        self._opening_image = self.canvas.image   # shown until the reviewer goes elsewhere
         if self.auto_predict:
-            self.start_prediction()
+            self.prediction.start()
         return True
 
     def _show_reading_progress(self, done: int, total: int) -> None:
@@ -230,7 +236,7 @@ class MainWindow(QMainWindow):
     def set_model(self, path: Path) -> None:
         self.prediction.stop()
         self.prediction.model_path = path
-        self.start_prediction()
+        self.prediction.start()
 
     def dragEnterEvent(self, event) -> None:
         if any(url.isLocalFile() for url in event.mimeData().urls()):
@@ -243,9 +249,10 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     # -- prediction ------------------------------------------------------------------------
-    def start_prediction(self) -> None:
-        if not self.prediction.start():
-            self.statusBar().showMessage("Nothing left to predict", 3000)
+    def predict_now(self) -> None:
+        """Review → Predict: predict what the folder lacks, or say that nothing is left."""
+        if self.project is not None and not self.prediction.start():
+            self.statusBar().showMessage("Nothing left to predict: every face has a prediction", 5000)
 
     def _on_running_changed(self, running: bool) -> None:
         self.progress.setVisible(running)
@@ -255,7 +262,18 @@ class MainWindow(QMainWindow):
     def _on_prediction_finished(self, cancelled: bool) -> None:
         self._refresh_scores()
         self.statusBar().showMessage("Prediction cancelled" if cancelled else "Prediction finished", 5000)
+        self._show_where_the_work_is()
         self.prediction_done.emit()
+
+    def _show_where_the_work_is(self) -> None:
+        """After the first run on a folder, show its most uncertain face, unless the
+        reviewer has gone elsewhere or edited something meanwhile."""
+        opening, self._opening_image = self._opening_image, None
+        if self.project is None or opening is None or self.canvas.image is not opening or self.undo_stack.count():
+            return
+        scored = [face for face in self.project.faces() if face.uncertainty is not None]
+        if scored:
+            self.select_face(max(scored, key=lambda face: face.uncertainty))
 
     def _on_prediction_failed(self, message: str) -> None:
         self.notices.add(message, "error")
@@ -369,21 +387,19 @@ class MainWindow(QMainWindow):
         if found is None:
             self.statusBar().showMessage("No unreviewed point left", 5000)
             return
-        self.select_face(found[0])
-        self.canvas.select_point(found[1])
-        self.canvas.centre_on_point(found[1])
+        face, index = found
+        self.select_face(face, fit=False)
+        self.canvas.fit_face()          # from any zoom: the whole face, then the point within it
+        self.canvas.select_point(index)
+        self.canvas.show_point(index)
 
-    def _describe_point(self, index: int) -> None:
-        face = self.canvas.face
-        if index < 0 or face is None:
-            return
-        parts = [f"Point {index}"]
-        if face.point_uncertainty is not None:
-            parts.append(f"uncertainty {face.point_uncertainty[index]:.2f} %")
-        if face.point_disagreement is not None:
-            parts.append(f"annotation d² {face.point_disagreement[index]:.1f}")
-        parts.append("reviewed" if face.point_reviewed[index] else "not reviewed")
-        self.statusBar().showMessage(" · ".join(parts), 8000)
+    def _set_box_mode(self, on: bool) -> None:
+        self.canvas.set_box_mode(on)
+        self._show_edit_hint()
+
+    def _show_edit_hint(self) -> None:
+        """The point selected and what the mouse does now, kept in the status bar."""
+        self.edit_hint.setText(edit_hint(self.canvas.face, self.canvas.selected_point, self.canvas.box_mode))
 
     def _fit_face(self) -> None:
         if self.canvas.face is not None:
@@ -438,7 +454,7 @@ class MainWindow(QMainWindow):
         self._push(command)
         if command.face is not None:
             self.select_face(command.face, fit=False)
-            self.start_prediction()
+            self.prediction.start()
 
     # -- export ----------------------------------------------------------------------------------
     def choose_export(self) -> None:

@@ -47,14 +47,21 @@ def test_points_keep_their_size_on_screen_when_zooming(reviewed_window):
     assert on_screen_width() == pytest.approx(before)
 
 
-def test_click_places_the_selected_point_and_arrows_nudge_it(qtbot, reviewed_window):
+def test_a_plain_click_never_moves_a_point_ctrl_click_places_it(qtbot, reviewed_window):
     window = reviewed_window
     canvas, face = window.canvas, window.canvas.face
     window.actions["next_point"].trigger()          # selects point 0
     assert canvas.selected_point == 0
-    target = QPointF(*face.points[8]) + QPointF(3, -20)
-    viewport_pos = canvas.mapFromScene(target)
+    assert "Point 0" in window.edit_hint.text() and "Ctrl+click" in window.edit_hint.text()
+    before = face.points.copy()
+    viewport_pos = canvas.mapFromScene(QPointF(*face.points[8]) + QPointF(3, -20))  # empty image
     qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=viewport_pos)
+    assert np.array_equal(face.points, before) and window.undo_stack.count() == 0
+    assert canvas.selected_point == -1 and "Click a point" in window.edit_hint.text()
+
+    window.actions["next_point"].trigger()
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
+                     pos=viewport_pos)
     placed = canvas.mapToScene(viewport_pos)
     assert np.allclose(face.points[0], (placed.x(), placed.y()))
     window.actions["nudge_right_far"].trigger()
@@ -63,6 +70,88 @@ def test_click_places_the_selected_point_and_arrows_nudge_it(qtbot, reviewed_win
     assert window.undo_stack.count() == 3 and face.point_reviewed[0]
     window.actions["toggle_point_reviewed"].trigger()
     assert not face.point_reviewed[0]
+
+
+def _wheel(canvas, position: QPoint, notches: int = 1) -> None:
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    viewport = canvas.viewport()
+    event = QWheelEvent(QPointF(position), QPointF(viewport.mapToGlobal(position)), QPoint(0, 0),
+                        QPoint(0, 120 * notches), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(viewport, event)
+
+
+def test_wheel_and_plus_zoom_about_the_pixel_under_the_cursor(qtbot, reviewed_window):
+    from PySide6.QtGui import QCursor
+
+    canvas = reviewed_window.canvas
+    viewport = canvas.viewport()
+    for zoom_in in (lambda spot: _wheel(canvas, spot), lambda spot: reviewed_window.actions["zoom_in"].trigger()):
+        spot = QPoint(viewport.width() // 4, viewport.height() // 3)   # far from the centre
+        QCursor.setPos(viewport.mapToGlobal(spot))
+        under = canvas.mapToScene(spot)
+        scale = canvas.transform().m11()
+        zoom_in(spot)
+        assert canvas.transform().m11() > 1.1 * scale
+        still = canvas.mapFromScene(under)
+        assert abs(still.x() - spot.x()) <= 1 and abs(still.y() - spot.y()) <= 1
+
+
+def test_the_view_is_fitted_again_when_the_canvas_is_resized_until_the_reviewer_zooms(qtbot, reviewed_window):
+    window, canvas = reviewed_window, reviewed_window.canvas
+    canvas.fit_image()
+
+    def image_fills_the_view() -> bool:
+        shown = canvas.mapFromScene(canvas._pixmap_item.sceneBoundingRect()).boundingRect()
+        viewport = canvas.viewport().rect()
+        return viewport.adjusted(-2, -2, 2, 2).contains(shown) and (
+            shown.width() >= viewport.width() - 4 or shown.height() >= viewport.height() - 4)
+
+    assert image_fills_the_view()
+    window.resize(900, 650)
+    qtbot.waitUntil(lambda: canvas.viewport().height() < 560)
+    assert image_fills_the_view()
+    assert canvas.width() >= 400, "the side panel gives way to the image"
+    canvas.zoom(2.0)
+    window.resize(1200, 800)
+    qtbot.waitUntil(lambda: canvas.viewport().height() > 600)
+    assert not image_fills_the_view(), "a zoom the reviewer chose is kept"
+
+
+def test_prediction_and_annotation_are_both_drawn_with_a_legend(reviewed_window):
+    window = reviewed_window
+    canvas, face = window.canvas, window.canvas.face
+    overlay = canvas._overlay
+    assert face.source.value == "annotation"
+    for index in (0, 36):
+        cross = overlay.crosses[index]
+        assert cross.isVisible()
+        assert np.allclose((cross.pos().x(), cross.pos().y()), face.prediction.landmarks[index])
+        assert np.allclose((overlay.markers[index].pos().x(), overlay.markers[index].pos().y()), face.points[index])
+    legend = canvas.legend.text()
+    assert canvas.legend.isVisible() and "annotation (.pts file)" in legend and "✕" in legend and "ellipse" in legend
+    window.actions["show_ellipses"].trigger()
+    assert not overlay.crosses[0].isVisible() and "✕" not in canvas.legend.text()
+
+
+def test_points_shrink_with_a_face_that_is_small_on_screen(make_window, open_and_predict, photos_folder):
+    window = make_window()
+    open_and_predict(window, photos_folder)
+    canvas = window.canvas
+    window.select_face(next(f for f in window.project.faces() if f.prediction is not None))
+    marker = canvas._overlay.markers[10]
+
+    def on_screen_width():
+        return marker.deviceTransform(canvas.viewportTransform()).mapRect(marker.boundingRect()).width()
+
+    canvas.fit_face()
+    close_up = on_screen_width()
+    canvas.fit_image()
+    assert on_screen_width() < 0.8 * close_up
+    assert canvas._overlay.crosses[0].isVisible() is False, "the dots are the prediction: no crosses"
+    assert "the model's prediction" in canvas.legend.text()
 
 
 def test_panning_with_a_drag_on_the_background_moves_nothing(qtbot, reviewed_window):

@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from app.actions import ACTIONS, ShortcutsDialog
@@ -12,20 +12,50 @@ from app.recent_folders import settings
 from app.triage import next_uncertain_point
 
 
-def test_next_uncertain_point_jumps_across_the_folder_and_centres_it(make_window, open_and_predict, crops_folder):
+def _in_view(canvas, x0, y0, x1, y1) -> bool:
+    shown = canvas.mapFromScene(QRectF(QPointF(x0, y0), QPointF(x1, y1))).boundingRect()
+    return canvas.viewport().rect().adjusted(-1, -1, 1, 1).contains(shown)
+
+
+def test_next_uncertain_point_frames_its_face_from_any_zoom(qtbot, make_window, open_and_predict, crops_folder):
     window = make_window()
     project = open_and_predict(window, crops_folder)
-    expected_face, expected_index = next_uncertain_point(project.faces())
-    window.actions["next_uncertain_point"].trigger()
     canvas = window.canvas
+    expected_face, expected_index = next_uncertain_point(project.faces())
+    canvas.zoom(8.0, QPointF(2, 2))           # a close look at a corner of another face
+    qtbot.keyClick(canvas, Qt.Key.Key_U)
     assert canvas.face is expected_face and canvas.selected_point == expected_index
-    centre = canvas.mapToScene(canvas.viewport().rect().center())
-    assert np.allclose((centre.x(), centre.y()), expected_face.points[expected_index], atol=2.0)
+    assert _in_view(canvas, *expected_face.box)
+    assert canvas.transform().m11() * (expected_face.box[2] - expected_face.box[0]) > 0.5 * canvas.viewport().width()
     assert window.faces.row_at(window.table.currentIndex().row()).face is expected_face
-    # Marking it reviewed sends the next press elsewhere.
+    assert f"Point {expected_index}" in window.edit_hint.text()
+    # Marking it reviewed sends the next press elsewhere; from far out the face is framed again.
     window.actions["toggle_point_reviewed"].trigger()
+    canvas.zoom(0.05)
     window.actions["next_uncertain_point"].trigger()
-    assert (canvas.face, canvas.selected_point) != (expected_face, expected_index)
+    face, index = canvas.face, canvas.selected_point
+    assert (face, index) != (expected_face, expected_index) and _in_view(canvas, *face.box)
+    assert _in_view(canvas, *face.points[index], *face.points[index])
+
+
+def test_after_prediction_the_most_uncertain_face_is_shown(make_window, open_and_predict, annotated_photos_folder,
+                                                          tmp_path):
+    first = make_window()
+    worst = max(open_and_predict(first, annotated_photos_folder).faces(), key=lambda face: face.uncertainty)
+    stem = worst.image.path.removesuffix(".jpg")
+    first.close()
+    renamed = tmp_path / "renamed"   # the worst face's photo last in the alphabet, another one first
+    renamed.mkdir()
+    for path in annotated_photos_folder.iterdir():
+        if path.is_file():
+            (renamed / path.name.replace(stem, "zz")).write_bytes(path.read_bytes())
+    window = make_window()
+    project = open_and_predict(window, renamed)
+    worst = max(project.faces(), key=lambda face: face.uncertainty)
+    assert worst.image.path == "zz.jpg" and project.images[0].path != "zz.jpg"
+    assert window.canvas.face is worst
+    assert window.faces.row_at(window.table.currentIndex().row()).face is worst
+    assert _in_view(window.canvas, *worst.box)
 
 
 def test_clicking_a_histogram_bar_filters_the_list(qtbot, make_window, open_and_predict, crops_folder):

@@ -1,0 +1,76 @@
+"""The canvas legend: what the dots, crosses and ellipses of the face shown are."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QWidget
+
+from .canvas_items import PREDICTION_COLOUR
+from .landmark_geometry import ALARM_UNCERTAINTY, CALM_UNCERTAINTY, uncertainty_rgb
+from .project import Face, PointSource
+
+MARGIN = 8
+SOURCES = {
+    PointSource.ANNOTATION: "the annotation (.pts file)",
+    PointSource.MANUAL: "your corrections",
+    PointSource.PREDICTED: "the model's prediction",
+}
+
+
+def _swatch(rgb, symbol: str) -> str:
+    return f"<span style='color: rgb{tuple(rgb)}; font-weight: bold'>{symbol}</span>"
+
+
+def legend_html(face: Face, showing_prediction: bool, ellipses: bool) -> str:
+    """One line per kind of mark on the face shown."""
+    calm, alarm = uncertainty_rgb(CALM_UNCERTAINTY), uncertainty_rgb(ALARM_UNCERTAINTY)
+    lines = [f"{_swatch(calm, '●')}{_swatch(alarm, '●')} points: {SOURCES[face.source]}"
+             + (", coloured by the model's uncertainty (green sure, red unsure)" if face.prediction else "")]
+    if showing_prediction:
+        lines.append(f"{_swatch(PREDICTION_COLOUR.getRgb()[:3], '✕')} the model's prediction")
+    if ellipses and face.prediction is not None:
+        lines.append(f"{_swatch(calm, '◯')} the model's 1σ ellipse around its prediction")
+    if face.prediction is None:
+        lines.append("not predicted yet")
+    return "<br>".join(lines)
+
+
+class CanvasLegend(QLabel):
+    """A small caption in the canvas's bottom-left corner; clicks go through it."""
+
+    def __init__(self, parent: QWidget):
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setStyleSheet("background: rgba(20, 20, 24, 190); color: #eeeeee; padding: 4px 6px; "
+                           "border-radius: 4px;")
+        self.hide()
+
+    def show_for(self, face: Face | None, showing_prediction: bool, ellipses: bool) -> None:
+        if face is None or face.points is None:
+            self.hide()
+            return
+        self.setText(legend_html(face, showing_prediction, ellipses))
+        self.adjustSize()
+        self.place()
+        self.show()
+
+    def place(self) -> None:
+        parent = self.parentWidget()
+        self.move(MARGIN, parent.height() - self.height() - MARGIN)
+
+
+def edit_hint(face: Face | None, selected: int, box_mode: bool) -> str:
+    """What the mouse does on the canvas now, and the point selected (for the status bar)."""
+    if box_mode:
+        return "Face boxes: drag outside a box draws one, inside moves it, its corner resizes it · B: back to points"
+    if face is None or face.points is None:
+        return ""
+    if selected < 0:
+        return "Click a point to select it · wheel zooms · drag pans"
+    parts = [f"Point {selected}"]
+    if face.point_uncertainty is not None:
+        parts.append(f"uncertainty {face.point_uncertainty[selected]:.2f} %")
+    if face.point_disagreement is not None:
+        parts.append(f"annotation d² {face.point_disagreement[selected]:.1f}")
+    parts.append("reviewed" if face.point_reviewed[selected] else "not reviewed")
+    return " · ".join(parts) + "  —  drag it or Ctrl+click to place it · arrows nudge · R: reviewed · Esc: deselect"
