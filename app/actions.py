@@ -38,6 +38,8 @@ ACTIONS = (
     *(ActionSpec(name, f"Nudge Point {name.split('_')[1].title()}{' 10 px' if name.endswith('far') else ''}",
                  "&Edit", (("Shift+" if name.endswith("far") else "") + name.split("_")[1].title(),))
       for name in NUDGES),
+    ActionSpec("propagate", "&Propagate Corrections to Unreviewed Points", "&Edit", ("Shift+P",), checkable=True,
+               checked=True),
     ActionSpec("show_ellipses", "Uncertainty &Ellipses", "&View", ("E",), checkable=True, checked=True, short="Ellipses"),
     ActionSpec("show_contours", "&Contours", "&View", ("C",), checkable=True, checked=True, short="Contours"),
     ActionSpec("show_numbers", "Point &Numbers", "&View", ("L",), checkable=True, short="Numbers"),

@@ -132,7 +132,7 @@ class FaceOverlay(QGraphicsItemGroup):
             item.setPen(pen)
 
     def _update_ellipses(self, face: Face, shown: bool) -> None:
-        prediction = face.prediction
+        prediction = face.shown_prediction  # fused with the placed points, after a correction moved the others
         for ellipse in self.ellipses:
             ellipse.setVisible(shown and prediction is not None)
         if prediction is None or prediction is self._drawn_prediction:

@@ -23,7 +23,7 @@ class MovePointCommand(QUndoCommand):
         super().__init__(f"Move point {index}")
         self._project, self._face, self._index, self._gesture = project, face, index, gesture
         self._xy = (float(xy[0]), float(xy[1]))
-        self._before = (None if face.edited is None else face.edited.copy(), face.point_reviewed.copy())
+        self._before = (None if face.edited is None else face.edited.copy(), face.point_reviewed.copy(), face.fused)
 
     def id(self) -> int:
         return MOVE_POINT_ID if self._gesture is not None else -1

@@ -24,6 +24,7 @@ from .notice_bar import NoticeBar
 from .folder_opener import open_folder_responsively
 from .open_folder import FolderError
 from .prediction import PredictionController
+from .propagation import Propagation
 from .progress_panel import ProgressPanel
 from .project import Face, ImageEntry, Project, SaveError
 from .recent_folders import RecentFolders
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self._opening_image: ImageEntry | None = None  # shown when the folder opened (see _show_where_the_work_is)
         self.prediction = PredictionController(model_path, self)
         self.models = ModelControl(self)  # Model menu: fine-tuning and versions
+        self.propagation = Propagation()  # a correction moves the unreviewed points
         self._build_widgets()
         self._build_actions()
         self._connect()
@@ -118,6 +120,7 @@ class MainWindow(QMainWindow):
             "next_point": lambda: self.step_point(1), "previous_point": lambda: self.step_point(-1),
             "toggle_point_reviewed": self.toggle_point_reviewed, "accept_face": self.accept_face,
             "deselect_point": lambda: self.canvas.select_point(-1),
+            "propagate": self._set_propagation,
             "fine_tune": self.models.show_fine_tune, "model_versions": self.models.show_versions,
             "shortcuts": lambda: ShortcutsDialog(self).exec(), "about": self._about,
         } | {name: (lambda checked=False, step=step: self.nudge(*step)) for name, step in NUDGES.items()}
@@ -161,6 +164,7 @@ class MainWindow(QMainWindow):
         canvas.box_drawn.connect(self._add_box)
         canvas.box_gesture_finished.connect(self.prediction.start)  # a moved box needs a new prediction
         canvas.face_clicked.connect(lambda face: self.select_face(face, fit=False))
+        canvas.point_selected.connect(lambda _: self.propagation.preload(self.prediction.model_path))
         canvas.point_selected.connect(lambda _: self._show_edit_hint())
         p = self.prediction
         p.progress.connect(self.progress.show_progress)
@@ -421,7 +425,17 @@ class MainWindow(QMainWindow):
 
     def _push_move(self, index: int, xy: tuple[float, float], gesture: int | None) -> None:
         if self.canvas.face is not None:
-            self._push(commands.MovePointCommand(self.project, self.canvas.face, index, xy, gesture))
+            command = self.propagation.move_command(self.project, self.canvas.face, index, xy, gesture,
+                                                    self.prediction.model_path)
+            self._push(command)
+            message = self.propagation.report(command)
+            if message:
+                self.statusBar().showMessage(message, 5000)
+
+    def _set_propagation(self, on: bool) -> None:
+        self.propagation.enabled = on
+        self.statusBar().showMessage("A correction now moves the unreviewed points too" if on
+                                     else "A correction now moves only the point itself", 5000)
 
     def nudge(self, dx: float, dy: float) -> None:
         face, index = self.canvas.face, self.canvas.selected_point

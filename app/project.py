@@ -100,6 +100,9 @@ class Face:
     edited: np.ndarray | None = None             # (68, 2) once the reviewer has moved a point
     point_reviewed: np.ndarray = field(default_factory=lambda: np.zeros(N_LANDMARKS, bool))
     reviewed: bool = False
+    # (prediction, that prediction fused with the reviewer's placed points) while a
+    # correction moved the other points (app.propagation); not saved
+    fused: tuple[FacePrediction, FacePrediction] | None = field(default=None, repr=False)
     _scored: FacePrediction | None = field(default=None, init=False, repr=False)
     _score_cache: tuple = field(default=(None, None, None, None), init=False, repr=False)
     _scored_annotation: np.ndarray | None = field(default=None, init=False, repr=False)
@@ -111,6 +114,14 @@ class Face:
             if candidate is not None:
                 return candidate
         return None if self.prediction is None else self.prediction.landmarks
+
+    @property
+    def shown_prediction(self) -> FacePrediction | None:
+        """The Gaussians the ellipses show: the prediction fused with the placed points
+        while the other points are where that fusion put them, else the prediction."""
+        if self.fused is not None and self.fused[0] is self.prediction:
+            return self.fused[1]
+        return self.prediction
 
     @property
     def source(self) -> PointSource | None:
@@ -245,15 +256,18 @@ class Project:
 
     # -- points and review flags -----------------------------------------------------
     def move_point(self, face: Face, index: int, xy: tuple[float, float]) -> bool:
-        """Put one point at ``xy``; a point the reviewer has placed counts as reviewed."""
+        """Put one point at ``xy``; a point the reviewer has placed counts as reviewed.
+        The other points stay, so the ellipses go back to the prediction's."""
         edited = np.array(face.points, dtype=np.float64)
         edited[index] = xy
         reviewed = face.point_reviewed.copy()
         reviewed[index] = True
         return self.restore_points(face, edited, reviewed)
 
-    def restore_points(self, face: Face, edited: np.ndarray | None, point_reviewed: np.ndarray) -> bool:
-        return self._change_face(face, edited=edited, point_reviewed=point_reviewed)
+    def restore_points(self, face: Face, edited: np.ndarray | None, point_reviewed: np.ndarray,
+                       fused: tuple[FacePrediction, FacePrediction] | None = None) -> bool:
+        """Set a face's points and review marks; ``fused``: see :attr:`Face.fused`."""
+        return self._change_face(face, edited=edited, point_reviewed=point_reviewed, fused=fused)
 
     def set_point_reviewed(self, face: Face, index: int, value: bool) -> bool:
         reviewed = face.point_reviewed.copy()

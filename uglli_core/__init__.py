@@ -14,16 +14,18 @@ from .data import (AnnotationIndex, DatasetError, FaceRecord, annotation_files, 
 from .finetune import FineTuneResult, evaluate_records, fine_tune
 from .geometry import Box
 from .images import IMAGE_EXTENSIONS, ImageReadError, is_image_file, load_image
+from .model_prior import load_shape_prior
 from .predict import FacePrediction, LandmarkPredictor
 from .pts import N_LANDMARKS, PtsError, read_pts, write_pts
 from .read_ahead import Prepared, network_threads, read_ahead
+from .shape_prior import ShapePrior, ShapePriorError
 
 __all__ = [
     "AnnotationIndex", "BUNDLED_MODEL", "Box", "CheckpointError", "DatasetError", "FacePrediction", "FaceRecord",
     "FineTuneResult", "IMAGE_EXTENSIONS", "ImageReadError", "LandmarkPredictor", "N_LANDMARKS", "Prepared",
-    "PtsError", "annotation_files", "describe", "detect_faces", "evaluate_records", "fine_tune",
-    "is_image_file", "load_checkpoint", "load_image", "network_threads", "read_ahead", "read_annotations",
-    "read_folder", "read_manifest", "read_pts", "read_records", "write_pts",
+    "PtsError", "ShapePrior", "ShapePriorError", "annotation_files", "describe", "detect_faces", "evaluate_records",
+    "fine_tune", "is_image_file", "load_checkpoint", "load_image", "load_shape_prior", "network_threads",
+    "read_ahead", "read_annotations", "read_folder", "read_manifest", "read_pts", "read_records", "write_pts",
 ]
 
 

@@ -1,0 +1,102 @@
+"""A correction moves the unreviewed points, in the same undo step as the drag."""
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+
+from uglli_core import FacePrediction, read_pts
+
+CHIN = range(5, 12)
+CHIN_DROP = np.array([2.0, 5.0, 9.0, 12.0, 9.0, 5.0, 2.0])     # pixels: the model put the chin too low
+
+
+@pytest.fixture
+def window(make_window, open_and_predict, crops_folder, datasets):
+    """A folder of faces with manifest boxes and no annotation files, the first face
+    shown with a prediction that has the chin too low and is unsure of it."""
+    for pts in crops_folder.rglob("*.pts"):
+        pts.unlink()
+    window = make_window()
+    open_and_predict(window, crops_folder)
+    window.table.selectRow(0)
+    face = window.canvas.face
+    truth = read_pts((datasets / "300w" / face.image.path).with_suffix(".pts"))
+    assert face.annotation is None
+    landmarks, stds = truth.copy(), np.full(68, 1.5)
+    landmarks[CHIN, 1] += CHIN_DROP
+    stds[CHIN] = 8.0
+    window.project.record_predictions([(face, FacePrediction(face.box, landmarks, stds[:, None, None] ** 2 * np.eye(2)))])
+    assert window.propagation.prior(window.prediction.model_path, wait=True) is not None
+    window.truth = truth
+    return window
+
+
+def drag(qtbot, window, index: int, target) -> None:
+    """Press on point ``index`` and drag it to ``target`` (image pixels) in a few moves."""
+    canvas = window.canvas
+    viewport = canvas.viewport()
+    start = canvas.mapFromScene(QPointF(*window.canvas.face.points[index]))
+    end = canvas.mapFromScene(QPointF(*target))
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    assert canvas.selected_point == index
+    for share in (0.3, 0.6, 1.0):
+        qtbot.mouseMove(viewport, start + QPoint(round(share * (end - start).x()), round(share * (end - start).y())))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=end)
+
+
+def test_a_drag_moves_the_unsure_points_and_one_undo_restores_everything(qtbot, window):
+    face, canvas = window.canvas.face, window.canvas
+    window.canvas.select_point(45)
+    window.actions["toggle_point_reviewed"].trigger()           # a point the reviewer vouched for
+    before = face.points.copy()
+    ellipse_widths = [canvas._overlay.ellipses[k].rect().width() for k in range(68)]
+    steps = window.undo_stack.count()
+
+    drag(qtbot, window, 8, window.truth[8])                      # the chin, to where it belongs
+    assert window.undo_stack.count() == steps + 1, "one drag, one undo step"
+    assert np.abs(face.points[8] - window.truth[8]).max() < 1.0 and face.point_reviewed[8]
+    assert np.array_equal(face.points[45], before[45]), "a reviewed point never moves"
+    chin_error_before = np.linalg.norm(before[CHIN] - window.truth[CHIN], axis=1).mean()
+    chin_error_after = np.linalg.norm(face.points[CHIN] - window.truth[CHIN], axis=1).mean()
+    assert chin_error_after < 0.5 * chin_error_before, "the points beside the chin followed it"
+    assert np.abs(face.points[36:48] - before[36:48]).max() < 1.0, "the sure eyes stayed"
+    assert not face.point_reviewed[:8].any(), "followed points are not marked reviewed"
+    assert canvas._overlay.ellipses[7].rect().width() < 0.8 * ellipse_widths[7], "the chin's ellipses shrink"
+    assert "followed the correction" in window.statusBar().currentMessage()
+
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(face.points, before) and not face.point_reviewed[8] and face.point_reviewed[45]
+    assert face.shown_prediction is face.prediction
+    assert canvas._overlay.ellipses[7].rect().width() == pytest.approx(ellipse_widths[7])
+
+    window.undo_stack.redo()
+    assert np.abs(face.points[8] - window.truth[8]).max() < 1.0
+    assert np.linalg.norm(face.points[CHIN] - window.truth[CHIN], axis=1).mean() == pytest.approx(chin_error_after)
+
+
+def test_nudges_propagate_and_the_toggle_turns_propagation_off(qtbot, window):
+    face, canvas = window.canvas.face, window.canvas
+    canvas.select_point(8)
+    before = face.points.copy()
+    qtbot.keyClick(canvas, Qt.Key.Key_Up, Qt.KeyboardModifier.ShiftModifier)   # 10 px up
+    assert np.allclose(face.points[8], before[8] - (0, 10))
+    assert np.abs(face.points[7] - before[7]).max() > 2, "a nudge is a correction too"
+    window.undo_stack.undo()
+
+    qtbot.keyClick(canvas, Qt.Key.Key_P, Qt.KeyboardModifier.ShiftModifier)
+    assert not window.actions["propagate"].isChecked()
+    drag(qtbot, window, 8, window.truth[8])
+    moved = np.flatnonzero(np.abs(face.points - before).max(axis=1) > 0)
+    assert list(moved) == [8], "with propagation off only the dragged point moves"
+    assert face.shown_prediction is face.prediction
+
+
+def test_a_face_from_an_annotation_file_is_left_alone(qtbot, make_window, open_and_predict, crops_folder):
+    window = make_window()
+    open_and_predict(window, crops_folder)
+    window.table.selectRow(0)
+    face = window.canvas.face
+    assert face.annotation is not None
+    window.propagation.prior(window.prediction.model_path, wait=True)
+    before = face.points.copy()
+    drag(qtbot, window, 8, before[8] + (5, 5))
+    assert list(np.flatnonzero(np.abs(face.points - before).max(axis=1) > 0)) == [8]
