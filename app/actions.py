@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout
 
@@ -68,7 +69,8 @@ ICONS = Path(__file__).resolve().parent.parent / "resources" / "icons"
 
 MOUSE_HELP = (
     ("Select and drag a point (one undo step)", "Left drag on a point"),
-    ("Place the selected point", "Left click"),
+    ("Place the selected point", "Ctrl + left click"),
+    ("Deselect the point", "Left click on the image"),
     ("Select another face of the image", "Left click in its box"),
     ("Pan", "Left drag on the image, or middle drag"),
     ("Zoom about the cursor", "Wheel"),
@@ -113,9 +115,23 @@ class ShortcutsDialog(QDialog):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=self)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(560, 640)
+        self._fit_to_table()
+
+    def _fit_to_table(self) -> None:
+        """As wide as the table's columns, as tall as its rows (within the screen)."""
+        table = self.table
+        table.resizeColumnsToContents()
+        frame = 2 * table.frameWidth()
+        width = table.horizontalHeader().length() + frame + table.verticalScrollBar().sizeHint().width()
+        height = table.horizontalHeader().height() + table.verticalHeader().length() + frame
+        margins = self.layout().contentsMargins()
+        extra_height = margins.top() + margins.bottom() + self.layout().spacing() + 40   # the Close button
+        screen = self.screen().availableGeometry()
+        self.resize(min(width + margins.left() + margins.right(), screen.width()),
+                    min(height + extra_height, int(0.9 * screen.height())))

@@ -73,4 +73,4 @@ def edit_hint(face: Face | None, selected: int, box_mode: bool) -> str:
     if face.point_disagreement is not None:
         parts.append(f"annotation d² {face.point_disagreement[selected]:.1f}")
     parts.append("reviewed" if face.point_reviewed[selected] else "not reviewed")
-    return " · ".join(parts) + "  —  drag it or Ctrl+click to place it · arrows nudge · R: reviewed · Esc: deselect"
+    return " · ".join(parts) + "  —  drag it or Ctrl+click to place it · Esc: deselect"

@@ -8,7 +8,8 @@ from PySide6.QtWidgets import QAbstractItemView, QLabel, QTableView, QToolButton
 from .face_table import HEADERS, UNCERTAINTY, FaceTableModel
 from .project import Face, ImageEntry
 
-COLUMN_WIDTHS = (190, 40, 100, 110, 70, 150)
+COLUMN_WIDTHS = (190, 40, 100, 110, 70, 150)   # at least; wider where the header needs it
+HEADER_ROOM = 30          # pixels beside a header's text: margins and the sort arrow
 ROW_HEIGHT = 22
 
 
@@ -22,12 +23,16 @@ class FaceListPanel(QWidget):
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSortIndicator(UNCERTAINTY, Qt.SortOrder.DescendingOrder)
+        header = self.table.horizontalHeader()
+        header.setSortIndicator(UNCERTAINTY, Qt.SortOrder.DescendingOrder)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.table.setSortingEnabled(True)  # the model sorts itself, in Python, on header clicks
+        header.sortIndicatorChanged.connect(self._keep_current_in_view)  # after the view's own sort
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
-        for column, width in enumerate(COLUMN_WIDTHS[:len(HEADERS)]):
-            self.table.setColumnWidth(column, width)
+        metrics = header.fontMetrics()
+        for column, (text, width) in enumerate(zip(HEADERS, COLUMN_WIDTHS)):
+            self.table.setColumnWidth(column, max(width, metrics.horizontalAdvance(text) + HEADER_ROOM))
         self.filter_label = QLabel()
         show_all = QToolButton(text="Show all")
         show_all.clicked.connect(self.show_all_requested)
@@ -49,6 +54,10 @@ class FaceListPanel(QWidget):
 
     def current_row(self) -> int:
         return self.table.currentIndex().row()
+
+    def _keep_current_in_view(self) -> None:
+        if self.table.currentIndex().isValid():
+            self.table.scrollTo(self.table.currentIndex(), QAbstractItemView.ScrollHint.PositionAtCenter)
 
     def select_row(self, row: int) -> bool:
         if not 0 <= row < self.model.rowCount():

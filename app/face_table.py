@@ -16,6 +16,17 @@ from .triage import in_bucket
 
 IMAGE, FACE, UNCERTAINTY, DISAGREEMENT, REVIEWED, STATUS = range(6)
 HEADERS = ("Image", "Face", "Uncertainty %", "Disagreement d²", "Reviewed", "Status")
+HEADER_TIPS = (
+    "The image file, relative to the folder",
+    "The face's number in its image (as in <stem>_<k>.pts)",
+    "The model's mean uncertainty over the face's points, |Σ|^¼ in % of the face box size: "
+    "high first, the faces to look at",
+    "How far the annotation lies outside the model's ellipses (mean squared Mahalanobis distance; "
+    "about 2 when they agree): high first, likely annotation mistakes",
+    "✓ accepted; n/68 points marked reviewed",
+    "Where the points come from, and any problem with the image",
+)
+SCORE_COLUMNS = (UNCERTAINTY, DISAGREEMENT)   # a first click sorts these high first: the worst faces on top
 PROBLEM_COLOUR = QColor(200, 40, 40)
 
 
@@ -133,8 +144,14 @@ class FaceTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(HEADERS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TIPS[section]
+        if role == Qt.ItemDataRole.InitialSortOrderRole:   # what the header's first click asks for
+            return (Qt.SortOrder.DescendingOrder if section in SCORE_COLUMNS else Qt.SortOrder.AscendingOrder).value
         return None
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSizePolicy, QVBoxLayout,
+                               QWidget)
 
 from uglli_core import BUNDLED_MODEL, ImageReadError
 
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks(self.findChildren(QDockWidget)[:1], [560], Qt.Orientation.Horizontal)
 
         self.status_label = QLabel()
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # gives way first
         self.edit_hint = QLabel()       # what a click does now: the point selected, the mode
         self.progress = ProgressPanel()
         self.statusBar().addWidget(self.status_label, 1)

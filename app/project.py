@@ -246,8 +246,9 @@ class Project:
             reviewed += face.reviewed
             waiting += face.prediction is None
         problems = sum(bool(image.problem) for image in self.images)
-        return (f"{len(self.images)} images · {count} faces · {reviewed} reviewed · "
-                f"{waiting} waiting for prediction · {problems} with problems")
+        parts = [f"{len(self.images)} images", f"{count} faces", f"{reviewed} reviewed"]
+        parts += [f"{waiting} waiting for prediction"] * bool(waiting) + [f"{problems} with problems"] * bool(problems)
+        return " · ".join(parts)
 
     def pending_work(self) -> list[ImageEntry]:
         """Images that still need the detector or have faces without predictions."""

@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from app.actions import ACTIONS, ShortcutsDialog
@@ -122,3 +122,47 @@ def test_screenshot_from_the_command_line(crops_folder, tiny_model, tmp_path):
     from PySide6.QtGui import QImage
     image = QImage(str(out))
     assert image.width() >= 800 and image.height() >= 600
+
+
+def test_headers_are_readable_and_a_score_column_sorts_worst_first_keeping_the_selection_in_view(
+        qtbot, make_window, open_and_predict, crops_folder, tmp_path):
+    from app.face_table import DISAGREEMENT, HEADERS
+
+    for k in range(40):   # a list longer than the panel, so that the selection can leave the view
+        (crops_folder / f"copy{k:02d}.jpg").write_bytes((crops_folder / "afw/111076519_1.jpg").read_bytes())
+    window = make_window()
+    open_and_predict(window, crops_folder, timeout=120_000)
+    table, header = window.table, window.table.horizontalHeader()
+    for column, text in enumerate(HEADERS):
+        assert table.columnWidth(column) >= header.fontMetrics().horizontalAdvance(text) + 20, text
+    window.select_face(window.faces.row_at(window.faces.rowCount() - 1).face or window.project.faces().__next__())
+    chosen = window.faces.row_at(table.currentIndex().row())
+    section = header.sectionViewportPosition(DISAGREEMENT) + header.sectionSize(DISAGREEMENT) // 2
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(section, header.height() // 2))
+    assert header.sortIndicatorSection() == DISAGREEMENT
+    assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder, "the first click: worst first"
+    values = [window.faces.row_at(r).face.disagreement for r in range(5)]
+    assert values == sorted(values, reverse=True)
+    assert window.faces.row_at(table.currentIndex().row()) is chosen or \
+        window.faces.row_at(table.currentIndex().row()).face is chosen.face
+    assert table.viewport().rect().intersects(table.visualRect(table.currentIndex())), "the selection stays in view"
+
+
+def test_progress_text_fits_and_the_shortcuts_dialog_fits_its_content(qtbot, make_window, crops_folder, tmp_path):
+    window = make_window(model=tmp_path / "none.pt")
+    window.open_folder(crops_folder)
+    qtbot.waitUntil(lambda: not window.prediction.running)   # no model: it stops at once
+    window.actions["next_point"].trigger()       # a long hint in the status bar too
+    window.progress.show()
+    window.progress.show_progress(12_345, 50_000)
+    label = window.progress.label
+    qtbot.waitUntil(lambda: label.width() >= label.fontMetrics().horizontalAdvance(label.text()))
+    hint = window.edit_hint
+    assert "Point 0" in hint.text() and hint.width() >= hint.fontMetrics().horizontalAdvance(hint.text())
+    dialog = ShortcutsDialog(window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    table = dialog.table
+    assert table.horizontalHeader().length() <= table.viewport().width()
+    assert table.viewport().height() >= min(table.verticalHeader().length(), 0.8 * dialog.screen().availableGeometry().height())

@@ -43,6 +43,9 @@ def test_review_workflow(qtbot, make_window, open_and_predict, crops_folder, tmp
     moved = np.array([end.x(), end.y()])
     assert np.allclose(face.points[30], moved) and not np.allclose(moved, start)
     assert window.undo_stack.count() == 1 and face.source is PointSource.MANUAL
+    assert "Nothing left" not in window.statusBar().currentMessage(), "a moved point asks for no prediction"
+    window.actions["predict"].trigger()
+    assert "Nothing left to predict" in window.statusBar().currentMessage()
 
     window.actions["undo"].trigger()
     assert np.allclose(face.points[30], start) and face.source is PointSource.ANNOTATION
