@@ -35,7 +35,8 @@ ACTIONS = (
     ActionSpec("undo", "&Undo", "&Edit", ("Ctrl+Z",), short="Undo"),
     ActionSpec("redo", "&Redo", "&Edit", ("Ctrl+Shift+Z", "Ctrl+Y"), short="Redo"),
     ActionSpec("box_mode", "Face &Boxes: draw, move, resize", "&Edit", ("B",), checkable=True, short="Boxes"),
-    ActionSpec("delete_face", "&Delete Face", "&Edit", ("Delete",)),
+    ActionSpec("delete_faces", "&Delete Faces (those selected in the list)", "&Edit", ("Delete",)),
+    ActionSpec("not_a_face", "Not a &Face: delete it and go to the next", "&Edit", ("X",), short="Not a face"),
     *(ActionSpec(name, f"Nudge Point {name.split('_')[1].title()}{' 10 px' if name.endswith('far') else ''}",
                  "&Edit", (("Shift+" if name.endswith("far") else "") + name.split("_")[1].title(),))
       for name in NUDGES),

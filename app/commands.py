@@ -103,19 +103,21 @@ class AddFaceCommand(QUndoCommand):
             self.face = self._project.add_face(self._image, self._box)
             self.setObsolete(self.face is None)
         else:
-            self._project.restore_face(self.face)
+            self._project.restore_faces([self.face])
 
     def undo(self) -> None:
-        self._project.remove_face(self.face)
+        self._project.remove_faces([self.face])
 
 
-class DeleteFaceCommand(QUndoCommand):
-    def __init__(self, project: Project, face: Face):
-        super().__init__("Delete face")
-        self._project, self._face = project, face
+class DeleteFacesCommand(QUndoCommand):
+    """Delete one face or many (e.g. the detector's false boxes picked in the list): one undo step."""
+
+    def __init__(self, project: Project, faces: list[Face], text: str = ""):
+        super().__init__(text or ("Delete face" if len(faces) == 1 else f"Delete {len(faces)} faces"))
+        self._project, self._faces = project, list(faces)
 
     def redo(self) -> None:
-        self.setObsolete(not self._project.remove_face(self._face))
+        self.setObsolete(not self._project.remove_faces(self._faces))
 
     def undo(self) -> None:
-        self._project.restore_face(self._face)
+        self._project.restore_faces(self._faces)

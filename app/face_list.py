@@ -22,7 +22,7 @@ class FaceListPanel(QWidget):
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # many non-faces at once
         header = self.table.horizontalHeader()
         header.setSortIndicator(UNCERTAINTY, Qt.SortOrder.DescendingOrder)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -54,6 +54,11 @@ class FaceListPanel(QWidget):
 
     def current_row(self) -> int:
         return self.table.currentIndex().row()
+
+    def selected_faces(self) -> list[Face]:
+        """The faces of the selected rows, in list order."""
+        rows = sorted(index.row() for index in self.table.selectionModel().selectedRows())
+        return [row.face for row in map(self.model.row_at, rows) if row is not None and row.face is not None]
 
     def _keep_current_in_view(self) -> None:
         if self.table.currentIndex().isValid():

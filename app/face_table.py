@@ -136,6 +136,21 @@ class FaceTableModel(QAbstractTableModel):
     def row_of(self, item: Face | ImageEntry) -> int:
         return self._row_of.get(id(item), -1)
 
+    def item_after(self, faces: list[Face]) -> Face | ImageEntry | None:
+        """What to show once ``faces`` are gone: the first row below the last of them that
+        stays, else the nearest one above."""
+        gone = {id(face) for face in faces}
+        rows = [self.row_of(face) for face in faces if self.row_of(face) >= 0]
+        if not rows:
+            return None
+        staying = [n for n, row in enumerate(self._rows) if id(row.face or row.image) not in gone]
+        below = [n for n in staying if n > max(rows)]
+        above = [n for n in staying if n < min(rows)]
+        if not below and not above:
+            return None
+        row = self._rows[below[0] if below else above[-1]]
+        return row.face or row.image
+
     # -- QAbstractTableModel -------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._rows)

@@ -110,7 +110,8 @@ class MainWindow(QMainWindow):
         handlers = {
             "open_folder": self.choose_folder, "choose_model": self.choose_model, "export": self.choose_export,
             "quit": self.close, "undo": self.undo_stack.undo, "redo": self.undo_stack.redo,
-            "box_mode": self._set_box_mode, "delete_face": self.delete_face,
+            "box_mode": self._set_box_mode, "delete_faces": self.delete_faces,
+            "not_a_face": self.not_a_face,
             "show_ellipses": lambda on: self.canvas.set_shown("ellipses", on),
             "show_contours": lambda on: self.canvas.set_shown("contours", on),
             "show_numbers": lambda on: self.canvas.set_shown("numbers", on),
@@ -459,9 +460,25 @@ class MainWindow(QMainWindow):
         if face.reviewed:
             self.step_face(1)
 
-    def delete_face(self) -> None:
+    def delete_faces(self) -> None:
+        """Delete the faces selected in the list (else the face shown) as one undo step."""
+        faces = self.face_list.selected_faces() or [face for face in [self.canvas.face] if face is not None]
+        self._delete_and_move_on(faces)
+
+    def not_a_face(self) -> None:
+        """The face shown is none (a detector's box on a hand, a letter): delete it, show the next."""
         if self.canvas.face is not None:
-            self._push(commands.DeleteFaceCommand(self.project, self.canvas.face))
+            self._delete_and_move_on([self.canvas.face], "Not a face")
+
+    def _delete_and_move_on(self, faces: list[Face], text: str = "") -> None:
+        if self.project is None or not faces:
+            return
+        following = self.faces.item_after(faces)
+        self._push(commands.DeleteFacesCommand(self.project, faces, text))
+        if following is not None:
+            self._select(following, fit=True)
+        self.statusBar().showMessage(f"{text or 'Deleted'}: {len(faces)} face{'s' * (len(faces) > 1)} removed "
+                                     "(Edit → Undo brings back what was removed)", 5000)
 
     def _add_box(self, box: tuple) -> None:
         if self.canvas.image is None:

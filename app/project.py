@@ -287,30 +287,36 @@ class Project:
         """A face boxed by hand."""
         index = max((f.index for f in image.faces), default=0) + 1
         face = Face(self._next_face_id, image, index, tuple(float(v) for v in box), BoxSource.MANUAL)
-        return face if self.restore_face(face) else None
+        return face if self.restore_faces([face]) else None
 
-    def restore_face(self, face: Face) -> bool:
-        """Put a face (new, or one removed before) into its image."""
-        image = face.image
-        image.faces.append(face)
-        image.faces.sort(key=lambda f: f.index)
-        problem = image.problem
-        image.problem = remove_problem(problem, NO_FACE_FOUND)
-        if not self._save(lambda: self.store.write(images=[image], faces=[face])):
-            image.faces.remove(face)
-            image.problem = problem
+    def restore_faces(self, faces: list[Face]) -> bool:
+        """Put faces (new, or removed before) into their images; one transaction."""
+        images = list(dict.fromkeys(face.image for face in faces))
+        before = {image: (list(image.faces), image.problem) for image in images}
+        for face in faces:
+            face.image.faces.append(face)
+        for image in images:
+            image.faces.sort(key=lambda f: f.index)
+            image.problem = remove_problem(image.problem, NO_FACE_FOUND)
+        if not self._save(lambda: self.store.write(images=images, faces=faces)):
+            for image, (faces_before, problem) in before.items():
+                image.faces[:], image.problem = faces_before, problem
             return False
-        self._faces[face.id] = face
-        self._next_face_id = max(self._next_face_id, face.id + 1)
-        self.events.faces_changed.emit(image)
+        self._faces.update((face.id, face) for face in faces)
+        self._next_face_id = max(self._next_face_id, *(face.id + 1 for face in faces))
+        for image in images:
+            self.events.faces_changed.emit(image)
         return True
 
-    def remove_face(self, face: Face) -> bool:
-        if not self._save(lambda: self.store.write(deleted_faces=[face])):
+    def remove_faces(self, faces: list[Face]) -> bool:
+        """Remove faces (e.g. the detector's boxes on things that are not faces); one transaction."""
+        if not faces or not self._save(lambda: self.store.write(deleted_faces=faces)):
             return False
-        face.image.faces.remove(face)
-        del self._faces[face.id]
-        self.events.faces_changed.emit(face.image)
+        for face in faces:
+            face.image.faces.remove(face)
+            del self._faces[face.id]
+        for image in dict.fromkeys(face.image for face in faces):
+            self.events.faces_changed.emit(image)
         return True
 
     # -- results of the detector and the model ---------------------------------------

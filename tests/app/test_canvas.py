@@ -194,7 +194,7 @@ def test_face_boxes_are_drawn_moved_and_deleted_by_hand(qtbot, reviewed_window):
         qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=canvas.mapFromScene(start) + QPoint(15, 15))
     assert window.undo_stack.count() == 2 and new.prediction is not None and new.prediction.box == new.box
 
-    window.actions["delete_face"].trigger()
+    window.actions["delete_faces"].trigger()
     assert image.faces == [face]
     window.actions["undo"].trigger()
     assert new in image.faces

@@ -67,10 +67,16 @@ def test_box_commands_undo_and_keep_the_prediction(qapp, project):
     stack.redo()
     assert project.face(add.face.id) is add.face
 
-    stack.push(commands.DeleteFaceCommand(project, face))
+    stack.push(commands.DeleteFacesCommand(project, [face]))
     assert face not in image.faces
     stack.undo()
     assert image.faces[0] is face and face.prediction is prediction
+
+    others = [next(iter(other.faces)) for other in project.images[1:3]]
+    stack.push(commands.DeleteFacesCommand(project, others))
+    assert stack.undoText() == "Delete 2 faces" and all(f not in f.image.faces for f in others)
+    stack.undo()
+    assert all(f in f.image.faces and project.face(f.id) is f for f in others)
 
 
 def test_a_change_the_store_refuses_never_reaches_the_stack(qapp, project, monkeypatch):

@@ -32,7 +32,7 @@ def test_every_change_survives_reopening(crops_folder, tmp_path):
     assert project.set_face_reviewed(face, True)
     added = project.add_face(project.images[1], (10, 20, 110, 140))
     gone = project.images[2].faces[0]
-    assert project.remove_face(gone)
+    assert project.remove_faces([gone])
     project.record_image_problem(project.images[3], "something odd")
     project.close()
 

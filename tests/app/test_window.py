@@ -166,3 +166,32 @@ def test_progress_text_fits_and_the_shortcuts_dialog_fits_its_content(qtbot, mak
     table = dialog.table
     assert table.horizontalHeader().length() <= table.viewport().width()
     assert table.viewport().height() >= min(table.verticalHeader().length(), 0.8 * dialog.screen().availableGeometry().height())
+
+
+def test_non_faces_go_fast_many_at_once_and_one_key_each(qtbot, make_window, open_and_predict, crops_folder):
+    window = make_window()
+    open_and_predict(window, crops_folder)
+    table, faces = window.table, window.faces
+    before = [faces.row_at(r).face for r in range(faces.rowCount())]
+
+    def click_row(row, modifier=Qt.KeyboardModifier.NoModifier):
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, modifier,
+                         pos=table.visualRect(faces.index(row, 0)).center())
+
+    click_row(0)
+    click_row(2, Qt.KeyboardModifier.ControlModifier)
+    assert window.face_list.selected_faces() == [before[0], before[2]]
+    qtbot.keyClick(table, Qt.Key.Key_Delete)
+    rows = [faces.row_at(r) for r in range(faces.rowCount())]
+    assert [row.face for row in rows if row.face] == [before[1], *before[3:]]
+    assert {row.image for row in rows if row.face is None} == {before[0].image, before[2].image}  # "no face"
+    assert window.undo_stack.count() == 1 and window.undo_stack.undoText() == "Delete 2 faces"
+    assert window.canvas.face is before[3], "the list moves on to the face after the deleted ones"
+    window.actions["undo"].trigger()
+    assert sorted(f.id for f in window.project.faces()) == sorted(f.id for f in before)
+
+    window.select_face(before[1])
+    qtbot.keyClick(window.canvas, Qt.Key.Key_X)
+    assert before[1] not in before[1].image.faces and window.undo_stack.undoText() == "Not a face"
+    shown = window.canvas.face
+    assert shown is not None and shown is not before[1] and window.project.face(shown.id) is shown
