@@ -117,3 +117,29 @@ def write_export(plan: ExportPlan, replace_existing: bool) -> tuple[list[Path], 
         atomic_write_text(plan.coco_path, json.dumps(plan.coco, indent=1) + "\n")
         written.append(plan.coco_path)
     return written, skipped
+
+
+def export_counts(project: Project) -> tuple[int, int]:
+    """(reviewed faces with points, faces with points): what each export scope would write."""
+    with_points = [face for face in project.faces() if face.points is not None]
+    return sum(face.reviewed for face in with_points), len(with_points)
+
+
+def export_report(plan: ExportPlan, written: list[Path], skipped: list[Path]) -> str:
+    """What an export wrote and what it left out, in a sentence or two."""
+    pts_written = sum(path.suffix == ".pts" for path in written)
+    wrote = [f"{pts_written} .pts file{'s' * (pts_written != 1)}"] + \
+            [path.name for path in written if path.suffix != ".pts"]
+    target = plan.coco_path.parent if plan.coco_path is not None else ""
+    text = f"Exported {' and '.join(wrote)} to {target}." if written else f"Nothing written to {target}."
+    left_out = []
+    if plan.not_reviewed:
+        left_out.append(f"{plan.not_reviewed} face{'s' * (plan.not_reviewed != 1)} not reviewed")
+    if plan.without_points:
+        left_out.append(f"{plan.without_points} face{'s' * (plan.without_points != 1)} without points yet")
+    if plan.problems:
+        left_out.append(f"{len(plan.problems)} image{'s' * (len(plan.problems) != 1)} that cannot be read")
+    if skipped:
+        left_out.append(f"{len(skipped)} existing file{'s' * (len(skipped) != 1)} kept, not replaced "
+                        f"({', '.join(path.name for path in skipped[:3])}{', …' * (len(skipped) > 3)})")
+    return text + (f" Left out: {'; '.join(left_out)}." if left_out else "")

@@ -1,11 +1,64 @@
-"""Asking before an export replaces files that already exist."""
+"""File → Export: where to and which faces, and asking before files are replaced."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
+                               QPushButton, QRadioButton, QVBoxLayout, QWidget)
 
 SHOWN = 8
+
+
+class ExportDialog(QDialog):
+    """The folder to export to, and the faces: those reviewed (the default) or every face
+    with points (reviewed, annotated or predicted), each with its count."""
+
+    def __init__(self, parent: QWidget | None, folder: Path, reviewed: int, with_points: int):
+        super().__init__(parent)
+        self.setWindowTitle("Export Faces")
+        self.counts = {True: reviewed, False: with_points}   # by "reviewed only"
+        self.folder_edit = QLineEdit(str(folder))
+        choose = QPushButton("Choose…")
+        choose.clicked.connect(self._choose_folder)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder_edit, 1)
+        folder_row.addWidget(choose)
+        self.reviewed_only = QRadioButton(f"Reviewed faces only ({reviewed}): those accepted with A")
+        self.every_face = QRadioButton(f"Every face with points ({with_points}): reviewed, annotated or predicted")
+        self.reviewed_only.setChecked(True)
+        note = QLabel("Writes one .pts file per face (<stem>.pts, or <stem>_<k>.pts for face k) and "
+                      "landmarks_coco.json; asks before replacing any file.")
+        note.setWordWrap(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Export to folder:"))
+        layout.addLayout(folder_row)
+        layout.addWidget(QLabel("Faces:"))
+        layout.addWidget(self.reviewed_only)
+        layout.addWidget(self.every_face)
+        layout.addWidget(note)
+        layout.addWidget(self.buttons)
+        for widget in (self.reviewed_only, self.every_face):
+            widget.toggled.connect(self._refresh)
+        self.folder_edit.textChanged.connect(self._refresh)
+        self._refresh()
+        self.resize(560, self.sizeHint().height())
+
+    def choice(self) -> tuple[Path, bool]:
+        """(folder, reviewed faces only)."""
+        return Path(self.folder_edit.text().strip()), self.reviewed_only.isChecked()
+
+    def _refresh(self) -> None:
+        self.export_button.setEnabled(self.counts[self.reviewed_only.isChecked()] > 0
+                                      and bool(self.folder_edit.text().strip()))
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export faces to", self.folder_edit.text())
+        if folder:
+            self.folder_edit.setText(folder)
 
 
 def ask_replace_existing(parent: QWidget, existing: list[Path], reviewed_folder: Path) -> bool | None:

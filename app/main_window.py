@@ -6,8 +6,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSizePolicy, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSizePolicy,
+                               QVBoxLayout, QWidget)
 
 from uglli_core import BUNDLED_MODEL, ImageReadError
 
@@ -15,8 +15,8 @@ from . import commands
 from .actions import ACTIONS, NUDGES, ShortcutsDialog, make_action
 from .canvas import FaceCanvas
 from .canvas_legend import edit_hint
-from .export import plan_export, write_export
-from .export_dialog import ask_replace_existing
+from .export import export_counts, export_report, plan_export, write_export
+from .export_dialog import ExportDialog, ask_replace_existing
 from .face_list import FaceListPanel
 from .histogram import UncertaintyHistogram
 from .image_cache import PixmapCache
@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
         self.pixmaps = PixmapCache()
         self._fit_next = True  # whether showing the next selected face zooms onto it
         self._opening_image: ImageEntry | None = None  # shown when the folder opened (see _show_where_the_work_is)
+        self._export_folder: Path | None = None        # where the last export went
         self.prediction = PredictionController(model_path, self)
         self.models = ModelControl(self)  # Model menu: fine-tuning and versions
         self.propagation = Propagation()  # a correction moves the unreviewed points
@@ -180,7 +181,8 @@ class MainWindow(QMainWindow):
         path = self.prediction.model_path or BUNDLED_MODEL
         if not Path(path).is_file():
             self.notices.add(f"No model file at {path}: faces can be reviewed and edited but not predicted. "
-                             "Choose a model with File → Choose Model… (or start with --model PATH).")
+                             "Choose a model with File → Choose Model… (or start with --model PATH).",
+                             topic="model")
 
     # -- folders -------------------------------------------------------------------------
     def open_folder(self, folder: str | Path) -> bool:
@@ -189,18 +191,19 @@ class MainWindow(QMainWindow):
         try:
             project = open_folder_responsively(folder, fallback_state_root(), progress=self._show_reading_progress)
         except (FolderError, StoreOpenError, SaveError, OSError) as exc:
-            self.notices.add(f"Cannot open {folder}: {exc}", "error")
+            self.notices.add(f"Cannot open {folder}: {exc}", "error", topic="folder")
             return False
         self.project = project
+        self.notices.clear_topic("folder")   # what was said of an earlier folder, or of a failed opening
         for notice in project.notices:
-            self.notices.add(notice)
+            self.notices.add(notice, topic="folder")
         events = project.events
         events.face_changed.connect(self._on_face_changed)
         events.faces_changed.connect(self._on_faces_changed)
         events.faces_detected.connect(self._on_faces_detected)
         events.image_changed.connect(self._on_image_changed)
         events.predictions_changed.connect(self._on_predictions_changed)
-        events.save_failed.connect(lambda message: self.notices.add(f"Not saved: {message}", "error"))
+        events.save_failed.connect(lambda message: self.notices.add(f"Not saved: {message}", "error", topic="save"))
         self.setWindowTitle(f"{project.folder.name} — UGLLI Review")
         self.faces.set_project(project)
         self.prediction.set_project(project)
@@ -267,6 +270,8 @@ class MainWindow(QMainWindow):
         self.actions["predict"].setEnabled(not running)
 
     def _on_prediction_finished(self, cancelled: bool) -> None:
+        if not cancelled:
+            self.notices.clear_topic("model")   # a model predicted: whatever was wrong with one is over
         self._refresh_scores()
         self.statusBar().showMessage("Prediction cancelled" if cancelled else "Prediction finished", 5000)
         self._show_where_the_work_is()
@@ -283,12 +288,13 @@ class MainWindow(QMainWindow):
             self.select_face(max(scored, key=lambda face: face.uncertainty))
 
     def _on_prediction_failed(self, message: str) -> None:
-        self.notices.add(message, "error")
+        self.notices.add(message, "error", topic="model")
         self._refresh_scores()
         self.prediction_done.emit()
 
     # -- the model changed -------------------------------------------------------------------
     def _on_face_changed(self, face: Face) -> None:
+        self.notices.clear_topic("save")    # a change was saved: an earlier failure is over
         self.faces.items_changed([face])
         if face.image is self.canvas.image:
             self.canvas.refresh()
@@ -297,6 +303,7 @@ class MainWindow(QMainWindow):
     def _on_faces_changed(self, image: ImageEntry) -> None:
         """Faces added or removed (by the reviewer, or undo): the rows change at once,
         so that no row ever shows a removed face."""
+        self.notices.clear_topic("save")
         self._rebuild_rows(changed=image)
         self._score_timer.start()
 
@@ -491,28 +498,32 @@ class MainWindow(QMainWindow):
 
     # -- export ----------------------------------------------------------------------------------
     def choose_export(self) -> None:
+        """File → Export: the folder and the faces (reviewed only, or all) in one dialog."""
         if self.project is None:
             return
-        folder = QFileDialog.getExistingDirectory(self, "Export reviewed faces to", str(self.project.folder))
-        if folder:
-            self.export_to(Path(folder))
+        dialog = ExportDialog(self, self._export_folder or self.project.folder / "export",
+                              *export_counts(self.project))
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self._export_folder, only_reviewed = dialog.choice()
+            self.export_to(self._export_folder, only_reviewed)
 
-    def export_to(self, folder: Path, replace_existing: bool | None = None) -> list[Path]:
-        """Export the reviewed faces; existing files are replaced only when the user (or
-        ``replace_existing``) says so. Returns the files written."""
-        plan = plan_export(self.project, folder)
-        for problem in plan.problems:
-            self.notices.add(problem)
+    def export_to(self, folder: Path, only_reviewed: bool = True, replace_existing: bool | None = None) -> list[Path]:
+        """Export the reviewed faces (or every face with points); existing files are replaced
+        only when the user (or ``replace_existing``) says so. Returns the files written."""
+        plan = plan_export(self.project, folder, only_reviewed)
         if plan.face_count == 0:
-            self.notices.add("Nothing to export: no face is marked reviewed yet (Review → Accept Face).")
+            self.notices.add("Nothing to export: no face is reviewed yet (Review → Accept Face), or choose "
+                             "'Every face with points' in File → Export.", topic="export")
             return []
         if plan.existing and replace_existing is None:
             replace_existing = ask_replace_existing(self, plan.existing, self.project.folder)
             if replace_existing is None:
                 return []
         written, skipped = write_export(plan, replace_existing)
-        message = f"Exported {plan.face_count - len([p for p in skipped if p.suffix == '.pts'])} faces to {folder}"
-        self.statusBar().showMessage(message + (f" ({len(skipped)} existing files kept)" if skipped else ""), 10000)
+        self.notices.clear_topic("export")
+        self.notices.add(export_report(plan, written, skipped), topic="export")
+        for problem in plan.problems:
+            self.notices.add(problem, topic="export")
         return written
 
     # -- misc ------------------------------------------------------------------------------------

@@ -59,10 +59,10 @@ class ModelControl(QObject):
             self.versions = ModelVersions(state_dir(project))
         except (ModelVersionsError, OSError) as exc:
             self.versions = None
-            self.window.notices.add(f"Fine-tuned models of this folder cannot be used: {exc}", "error")
+            self.window.notices.add(f"Fine-tuned models of this folder cannot be used: {exc}", "error", topic="folder")
             return
         if self.versions.notice:
-            self.window.notices.add(self.versions.notice, "error")
+            self.window.notices.add(self.versions.notice, "error", topic="folder")
         self.window.prediction.model_path = self.model_of(self.versions.active)
 
     def folder_closed(self) -> None:
@@ -188,6 +188,7 @@ class ModelControl(QObject):
                 return
         finally:
             ModelVersions.remove_run(job.run_dir)
+        self.window.notices.clear_topic("fine_tune")
         if versions is self.versions:
             self.window.statusBar().showMessage(f"Fine-tuning finished: version {version.version} saved "
                                                 "(Model → Versions… to make it active)", 10000)
@@ -199,7 +200,7 @@ class ModelControl(QObject):
         self._report(message)
 
     def _report(self, message: str) -> None:
-        self.window.notices.add(message, "error")
+        self.window.notices.add(message, "error", topic="fine_tune")
         self.run_ended.emit(message)
 
     # -- dialogs -------------------------------------------------------------------------

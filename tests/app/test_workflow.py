@@ -110,3 +110,44 @@ def test_disagreement_ranks_annotations_outside_the_ellipses(make_window, open_a
     values = [table.row_at(row).face.disagreement for row in range(table.rowCount())]
     assert values == sorted(values, reverse=True)
     assert table.row_at(0).image.path == "afw/111076519_2.jpg"
+
+
+def test_export_scope_is_a_visible_choice_and_the_message_says_what_was_written(
+        qtbot, make_window, annotated_photos_folder, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    window = make_window(model=tmp_path / "none.pt")
+    window.open_folder(annotated_photos_folder)
+    reviewed = window.project.images[1].faces[1]
+    window.project.set_face_reviewed(reviewed, True)
+    out = tmp_path / "everything"
+    seen = {}
+
+    def fill_in_the_dialog():
+        dialog = QApplication.activeModalWidget()
+        seen["texts"] = (dialog.reviewed_only.text(), dialog.every_face.text())
+        dialog.folder_edit.setText(str(out))
+        qtbot.mouseClick(dialog.every_face, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(100, fill_in_the_dialog)
+    window.actions["export"].trigger()
+    assert "Reviewed faces only (1)" in seen["texts"][0] and "Every face with points (3)" in seen["texts"][1]
+    assert sorted(p.name for p in out.glob("*.pts")) == ["1051618982_1.pts", "111076519_1.pts", "111076519_2.pts"]
+    assert f"Exported 3 .pts files and landmarks_coco.json to {out}." in window.notices.messages
+
+    window.export_to(out, only_reviewed=True, replace_existing=False)
+    report = window.notices.messages[-1]
+    assert report.startswith(f"Nothing written to {out}.") and "2 faces not reviewed" in report
+    assert "2 existing files kept, not replaced (111076519_2.pts, landmarks_coco.json)" in report
+    assert sum("written" in m or "Exported" in m for m in window.notices.messages) == 1, \
+        "the newer export's report replaces the older one"
+
+
+def test_a_notice_clears_once_a_later_action_of_its_kind_succeeds(make_window, crops_folder, tmp_path):
+    window = make_window(model=tmp_path / "none.pt")
+    assert not window.open_folder(tmp_path / "missing")
+    assert any("Cannot open" in m for m in window.notices.messages) and window.notices.isVisibleTo(window)
+    assert window.open_folder(crops_folder)
+    assert not any("Cannot open" in m for m in window.notices.messages)
