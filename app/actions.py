@@ -29,6 +29,7 @@ NUDGES = {f"nudge_{side}{'_far' if far else ''}": (dx * (NUDGE_FAR if far else N
 
 ACTIONS = (
     ActionSpec("open_folder", "&Open Folder…", "&File", ("Ctrl+O",), short="Open"),
+    ActionSpec("close_folder", "&Close Folder", "&File", ("Ctrl+W",)),
     ActionSpec("choose_model", "Choose &Model…", "&File"),
     ActionSpec("export", "&Export…", "&File", ("Ctrl+E",), short="Export"),
     ActionSpec("quit", "&Quit", "&File", ("Ctrl+Q",)),

@@ -11,7 +11,8 @@ SCREENSHOT_SETTLE_MS = 300   # let the last layout and paint happen before grabb
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="uglli-review", description="Review and correct 68-point facial "
                                      "landmarks with the model's uncertainty (UGLLI).")
-    parser.add_argument("folder", nargs="?", type=Path, help="folder of face images to open")
+    parser.add_argument("folder", nargs="?", type=Path,
+                        help="folder of face images to open (default: the folder open when the app last closed)")
     parser.add_argument("--model", type=Path, help="UGLLI model file (default: the bundled model)")
     parser.add_argument("--no-predict", action="store_true",
                         help="do not predict when the folder opens (Review → Predict starts it)")
@@ -32,12 +33,13 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("UGLLI Review")
-    window = MainWindow(args.model, auto_predict=not args.no_predict)
+    window = MainWindow(args.model, auto_predict=not args.no_predict, remember=not args.screenshot)
     window.show()
     if args.screenshot:
         return _screenshot(app, window, args.folder, args.screenshot)
-    if args.folder:
-        QTimer.singleShot(0, lambda: window.open_folder(args.folder))
+    folder = args.folder or window.recent.last()   # where the last session was
+    if folder:
+        QTimer.singleShot(0, lambda: window.open_folder(folder))
     return app.exec()
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSizePolicy,
-                               QVBoxLayout, QWidget)
+                               QStackedWidget, QVBoxLayout, QWidget)
 
 from uglli_core import BUNDLED_MODEL, ImageReadError
 
@@ -28,9 +28,10 @@ from .prediction import PredictionController
 from .propagation import Propagation
 from .progress_panel import ProgressPanel
 from .project import Face, ImageEntry, Project, SaveError
-from .recent_folders import RecentFolders
+from .recent_folders import RecentFolders, restore_window, save_window
 from .store import StoreOpenError
 from .triage import next_uncertain_point
+from .welcome import WelcomePanel
 
 SCORE_REFRESH_MS = 300
 
@@ -44,10 +45,13 @@ def fallback_state_root() -> Path:
 class MainWindow(QMainWindow):
     prediction_done = Signal()   # a run ended (finished, cancelled or failed)
 
-    def __init__(self, model_path: Path | None = None, auto_predict: bool = True):
-        """``auto_predict``: start predicting what a folder lacks as soon as it opens."""
+    def __init__(self, model_path: Path | None = None, auto_predict: bool = True, remember: bool = True):
+        """``auto_predict``: start predicting what a folder lacks as soon as it opens.
+        ``remember``: restore the last session's window and keep this one's (its folders,
+        size and panels) for the next; off for a one-off such as ``--screenshot``."""
         super().__init__()
         self.auto_predict = auto_predict
+        self.remember = remember
         self.setWindowTitle("UGLLI Review")
         self.setAcceptDrops(True)
         self.resize(1400, 900)
@@ -58,6 +62,7 @@ class MainWindow(QMainWindow):
         self._opening_image: ImageEntry | None = None  # shown when the folder opened (see _show_where_the_work_is)
         self._export_folder: Path | None = None        # where the last export went
         self.prediction = PredictionController(model_path, self)
+        self.recent = RecentFolders(self)
         self.models = ModelControl(self)  # Model menu: fine-tuning and versions
         self.propagation = Propagation()  # a correction moves the unreviewed points
         self._build_widgets()
@@ -70,17 +75,24 @@ class MainWindow(QMainWindow):
         self._status_timer = QTimer(self, singleShot=True, interval=SCORE_REFRESH_MS)
         self._status_timer.timeout.connect(self._update_status)
         self._check_model()
+        if remember:
+            restore_window(self)     # size, place and panel sizes as the last session left them
+        self._show_page()
 
     # -- building ----------------------------------------------------------------------
     def _build_widgets(self) -> None:
         self.notices = NoticeBar()
         self.canvas = FaceCanvas()
+        self.welcome = WelcomePanel()   # instead of the canvas while no folder is open
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.welcome)
+        self.pages.addWidget(self.canvas)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.notices)
-        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
 
         self.face_list = FaceListPanel()
@@ -109,7 +121,8 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         handlers = {
-            "open_folder": self.choose_folder, "choose_model": self.choose_model, "export": self.choose_export,
+            "open_folder": self.choose_folder, "close_folder": self.close_folder, "choose_model": self.choose_model,
+            "export": self.choose_export,
             "quit": self.close, "undo": self.undo_stack.undo, "redo": self.undo_stack.redo,
             "box_mode": self._set_box_mode, "delete_faces": self.delete_faces,
             "not_a_face": self.not_a_face,
@@ -139,7 +152,7 @@ class MainWindow(QMainWindow):
             menus[spec.menu].addAction(action)
             self.actions[spec.name] = action
             if spec.name == "open_folder":
-                self.recent = RecentFolders(menus[spec.menu].addMenu("Open &Recent"), self.open_folder)
+                self.recent_menu = menus[spec.menu].addMenu("Open &Recent")
         toolbar = self.addToolBar("Review")
         toolbar.setObjectName("review toolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
@@ -158,6 +171,10 @@ class MainWindow(QMainWindow):
         self.actions["cancel_prediction"].setEnabled(False)
 
     def _connect(self) -> None:
+        self.recent.changed.connect(self._show_recent_folders)
+        self.welcome.choose_requested.connect(self.choose_folder)
+        self.welcome.open_requested.connect(self.open_folder)
+        self.welcome.forget_requested.connect(self.recent.forget)
         self.table.selectionModel().currentRowChanged.connect(lambda current, _: self._show_row(current.row()))
         self.histogram.bucket_selected.connect(self._filter_by_bucket)
         self.face_list.show_all_requested.connect(lambda: self.histogram.select_bar(None))
@@ -209,8 +226,10 @@ class MainWindow(QMainWindow):
         self.prediction.set_project(project)
         self.models.folder_opened(project)
         self._refresh_scores()
-        self.recent.remember(project.folder)
+        if self.remember:
+            self.recent.remember(project.folder)
         self.statusBar().clearMessage()  # "Reading the folder…" is over
+        self._show_page()
         self.face_list.select_row(0)
         self._opening_image = self.canvas.image   # shown until the reviewer goes elsewhere
         if self.auto_predict:
@@ -232,6 +251,25 @@ class MainWindow(QMainWindow):
         self.pixmaps.clear()
         self.project.close()
         self.project = None
+
+    def close_folder(self) -> None:
+        """File → Close Folder: back to the welcome panel (where the next session starts too)."""
+        self.close_project()
+        self.recent.closed()
+        self._show_page()
+        self._update_status()
+
+    def _show_page(self) -> None:
+        """The canvas and the side panels while a folder is open, else the welcome panel."""
+        self.pages.setCurrentWidget(self.canvas if self.project is not None else self.welcome)
+        for dock in self.findChildren(QDockWidget):
+            dock.setVisible(self.project is not None)
+        if self.project is None:
+            self._show_recent_folders()   # a folder may have gone missing meanwhile
+
+    def _show_recent_folders(self) -> None:
+        self.recent.fill_menu(self.recent_menu, self.open_folder)
+        self.welcome.show_folders(self.recent.folders())
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a folder of face images")
@@ -532,6 +570,8 @@ class MainWindow(QMainWindow):
                           "that says how sure it is of every point (UGLLI).")
 
     def closeEvent(self, event) -> None:
+        if self.remember:
+            save_window(self)
         self.prediction.shutdown()
         self.close_project()
         self.models.shutdown()

@@ -1,5 +1,6 @@
 """Triage, the histogram filter, shortcuts, recent folders, drag and drop, notices."""
 import os
+import shutil
 import subprocess
 import sys
 
@@ -96,9 +97,71 @@ def test_recent_folders_and_drag_and_drop(make_window, crops_folder, annotated_p
     assert window.project.folder == annotated_photos_folder
     recent = settings().value("recent_folders", [], list)
     assert recent[:2] == [str(annotated_photos_folder), str(crops_folder)]
-    entry = next(a for a in window.recent.menu.actions() if a.text() == str(crops_folder))
+    entry = next(a for a in window.recent_menu.actions() if a.text() == str(crops_folder))
     entry.trigger()
     assert window.project.folder == crops_folder
+
+
+def test_welcome_panel_with_recent_folders_missing_ones_shown_and_removable(qtbot, make_window, crops_folder,
+                                                                            tmp_path):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    window = make_window(model=tmp_path / "none.pt")
+    assert window.pages.currentWidget() is window.welcome and window.welcome.open_button.isVisible()
+    window.open_folder(gone)
+    window.open_folder(crops_folder)
+    assert window.pages.currentWidget() is window.canvas
+    shutil.rmtree(gone)   # with the .uglli state the app wrote there
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)   # File → Close Folder
+    welcome = window.welcome
+    assert window.project is None and window.pages.currentWidget() is welcome
+    texts = [welcome.recent.item(row).text() for row in range(welcome.recent.count())]
+    assert texts[:2] == [str(crops_folder), f"{gone} (missing)"]
+    missing = welcome.recent.item(1)
+    qtbot.mouseClick(welcome.recent.viewport(), Qt.MouseButton.LeftButton,
+                     pos=welcome.recent.visualItemRect(missing).center())
+    assert not welcome.open_recent_button.isEnabled()
+    qtbot.mouseClick(welcome.forget_button, Qt.MouseButton.LeftButton)
+    assert str(gone) not in settings().value("recent_folders", [], list)
+    assert all("missing" not in welcome.recent.item(row).text() for row in range(welcome.recent.count()))
+    first = welcome.recent.visualItemRect(welcome.recent.item(0)).center()
+    qtbot.mouseClick(welcome.recent.viewport(), Qt.MouseButton.LeftButton, pos=first)   # as a double click starts
+    qtbot.mouseDClick(welcome.recent.viewport(), Qt.MouseButton.LeftButton, pos=first)
+    assert window.project is not None and window.project.folder == crops_folder
+
+
+def test_the_last_folder_window_geometry_and_panel_sizes_come_back(qtbot, crops_folder, tmp_path, monkeypatch):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QDockWidget
+
+    from app import main as app_main
+    from app.main_window import MainWindow
+
+    window = MainWindow(tmp_path / "none.pt")
+    qtbot.addWidget(window)
+    window.show()
+    window.open_folder(crops_folder)
+    window.resize(770, 570)     # within the offscreen screen (800 × 600): Qt pulls a window back onto its screen
+    dock = window.findChildren(QDockWidget)[0]
+    window.resizeDocks([dock], [222], Qt.Orientation.Horizontal)
+    qtbot.waitUntil(lambda: abs(dock.width() - 222) <= 2)
+    window.close()
+
+    seen = {}
+
+    def look_and_quit():
+        again = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+        seen.update(folder=again.project and again.project.folder, size=(again.width(), again.height()),
+                    dock=again.findChildren(QDockWidget)[0].width())
+        again.close()
+
+    monkeypatch.setattr(QApplication, "exec", lambda self: qtbot.waitUntil(lambda: "size" in seen, timeout=10_000))
+    QTimer.singleShot(500, look_and_quit)
+    app_main.main(["--model", str(tmp_path / "none.pt"), "--no-predict"])
+    assert seen["folder"] == crops_folder
+    assert seen["size"] == (770, 570) and abs(seen["dock"] - 222) <= 2
 
 
 def test_unwritable_folder_and_damaged_database_are_told(make_window, crops_folder, tmp_path):
