@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .checkpoint import build_model, describe, load_checkpoint
+from .data import tight_box
 from .geometry import (Box, average_gaussians, crop_transform, transform_covariances, transform_points,
                        unmirror, warp)
 from .metrics import point_uncertainty
@@ -44,11 +45,14 @@ class FacePrediction:
 class LandmarkPredictor:
     """A loaded model. ``predict`` takes RGB images and face boxes in image pixels."""
 
-    def __init__(self, checkpoint: dict, device: str | None = None, flip: bool | None = None):
-        """``flip``: also run each face mirrored and average the two (test-time
-        augmentation); None takes what the model file says it was measured with."""
+    def __init__(self, checkpoint: dict, device: str | None = None, flip: bool | None = None,
+                 recrop: bool | None = None):
+        """Test-time options, each None for what the model file says it was measured with:
+        ``flip`` also runs each face mirrored and averages the two; ``recrop`` runs the
+        face a second time, framed by the tight box of its first points."""
         self.device = pick_device(device)
         self.flip = bool(checkpoint.get("test_time_flip", False)) if flip is None else flip
+        self.recrop = bool(checkpoint.get("test_time_recrop", False)) if recrop is None else recrop
         self.info = describe(checkpoint)
         self.model = build_model(checkpoint).to(self.device)
         self._checkpoint_name = checkpoint.get("path")
@@ -59,9 +63,9 @@ class LandmarkPredictor:
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, device: str | None = None,
-             flip: bool | None = None) -> "LandmarkPredictor":
+             flip: bool | None = None, recrop: bool | None = None) -> "LandmarkPredictor":
         """The model file at ``path``, or the bundled model when None."""
-        return cls(load_checkpoint(path), device, flip)
+        return cls(load_checkpoint(path), device, flip, recrop)
 
     def refine(self, landmarks: np.ndarray, covariances: np.ndarray,
                fixed: dict[int, tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
@@ -95,20 +99,25 @@ class LandmarkPredictor:
 
     @torch.inference_mode()
     def _predict_batch(self, faces: list[tuple[np.ndarray, Box]]) -> list[FacePrediction]:
+        images, boxes = [image for image, _ in faces], [box for _, box in faces]
+        landmarks, covariances = self._predict_boxes(images, boxes)     # (B, 68, 2), (B, 68, 2, 2)
+        if self.recrop:  # the face again, framed by its first points: every box gives the same frame
+            landmarks, covariances = self._predict_boxes(images, [tight_box(points) for points in landmarks])
+        return [FacePrediction(box, points, covs) for box, points, covs in zip(boxes, landmarks, covariances)]
+
+    def _predict_boxes(self, images: list[np.ndarray], boxes: list[Box]) -> tuple[np.ndarray, np.ndarray]:
+        """Means (B, 68, 2) and covariances (B, 68, 2, 2) in image pixels, one face per box."""
         size = self.input_size
-        matrices = [crop_transform(box, size) for _, box in faces]
-        crops = np.stack([warp(image, m, size) for (image, _), m in zip(faces, matrices)])  # (B, S, S, 3)
-        images = torch.from_numpy(crops).to(self.device).permute(0, 3, 1, 2).float() / 255.0
-        means, covs = self._run(images)                                 # (B, 68, 2), (B, 68, 2, 2) crop px
+        matrices = np.stack([crop_transform(box, size) for box in boxes])                # (B, 3, 3) image → crop
+        crops = np.stack([warp(image, m, size) for image, m in zip(images, matrices)])    # (B, S, S, 3)
+        tensor = torch.from_numpy(crops).to(self.device).permute(0, 3, 1, 2).float() / 255.0
+        means, covs = self._run(tensor)                                 # (B, 68, 2), (B, 68, 2, 2) crop px
         if self.flip:
-            mirrored = unmirror(*self._run(images.flip(-1)), size)
+            mirrored = unmirror(*self._run(tensor.flip(-1)), size)
             means, covs = average_gaussians(means, covs, *mirrored)
-        predictions = []
-        for (_, box), m, mean, cov in zip(faces, matrices, means, covs):
-            back = np.linalg.inv(m)                                     # crop → image
-            predictions.append(FacePrediction(box, transform_points(back, mean),
-                                              transform_covariances(back, cov)))
-        return predictions
+        back = np.linalg.inv(matrices)                                  # (B, 3, 3) crop → image
+        return (np.stack([transform_points(b, m) for b, m in zip(back, means)]),
+                np.stack([transform_covariances(b, c) for b, c in zip(back, covs)]))
 
     def _run(self, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """(B, 3, S, S) → means (B, 68, 2) and covariances (B, 68, 2, 2), crop pixels."""

@@ -1,8 +1,9 @@
-"""Test-time flip: mirror the crop, run the network, unmirror, average the Gaussians."""
+"""Test-time options: flip (mirror, run, unmirror, average the Gaussians) and recrop (a second pass framed by the first points)."""
 import numpy as np
 import torch
 
-from uglli_core.checkpoint import save_checkpoint, load_checkpoint
+from uglli_core.checkpoint import save_checkpoint
+from uglli_core.data import tight_box
 from uglli_core.geometry import MIRROR_68, average_gaussians, unmirror
 from uglli_core.model import ModelConfig, UGLLINet
 from uglli_core.predict import LandmarkPredictor
@@ -59,3 +60,20 @@ def test_a_flipping_predictor_sees_a_mirrored_photo_as_the_mirror_of_the_photo(t
 
 def test_mirror_permutation_is_an_involution():
     assert np.array_equal(MIRROR_68[MIRROR_68], np.arange(68))
+
+
+def test_recrop_frames_the_face_by_its_first_points_whatever_the_box(tmp_path):
+    torch.manual_seed(1)
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, UGLLINet(ModelConfig(channels=16)).eval(), test_time_recrop=True)
+    predictor = LandmarkPredictor.load(path)
+    plain = LandmarkPredictor.load(path, recrop=False)
+    assert predictor.recrop and not plain.recrop
+    image = np.random.default_rng(4).integers(0, 255, (120, 150, 3), dtype=np.uint8)
+    box = (30.0, 20.0, 110.0, 100.0)
+    first = plain.predict(image, [box])[0]
+    second = predictor.predict(image, [box])[0]
+    framed = plain.predict(image, [tight_box(first.landmarks)])[0]
+    np.testing.assert_allclose(second.landmarks, framed.landmarks, atol=1e-6)
+    np.testing.assert_allclose(second.covariances, framed.covariances, atol=1e-6)
+    assert second.box == box, "the face keeps the box it was given"
