@@ -13,12 +13,13 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFormLayout, QHBox
 
 from uglli_core.finetune import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
 
-from .corrections import CHOICES, held_out_count
+from .corrections import CHOICES, held_out_count, held_out_warning
 from .loss_plot import TrainingPlot
 from .model_control import FineTuneSettings
 
 LEARNING_RATES = ("1e-3", "3e-4", "2e-4", "1e-4", "3e-5", "1e-5")
 ERROR_STYLE = "color: #a00000;"
+WARNING_STYLE = "color: #8a5a00;"
 
 
 def change(version, key: str = "nme_io") -> str:
@@ -132,6 +133,7 @@ class FineTuneDialog(QDialog):
         control.event.connect(self._on_event)
         control.version_added.connect(self._on_version_added)
         control.run_ended.connect(self._on_run_ended)
+        control.uncertainty_moved.connect(self._on_uncertainty_moved)
 
     # -- settings ----------------------------------------------------------------------
     def settings(self) -> FineTuneSettings:
@@ -154,9 +156,10 @@ class FineTuneDialog(QDialog):
             self.count_label.setText(problem)
             self.count_label.setStyleSheet(ERROR_STYLE)
         else:
+            warning = held_out_warning(held)
             self.count_label.setText(f"{count} faces: {count - held} to train on, {held} held out to measure "
-                                     "NME before and after.")
-            self.count_label.setStyleSheet("")
+                                     "NME before and after." + (f"\n{warning}" if warning else ""))
+            self.count_label.setStyleSheet(WARNING_STYLE if warning else "")
         self.start_button.setEnabled(problem is None and not running)
 
     def event(self, event) -> bool:
@@ -230,11 +233,17 @@ class FineTuneDialog(QDialog):
         faces = version.after.get("faces", len(version.validation))
         self.plot.set_baseline(version.before.get("nme_io"))
         self._say(f"Finished: saved as version {version.version} (trained on {len(version.trained_on)} faces).")
+        warning = held_out_warning(faces)
         self.result_label.setText(
             f"On the {faces} held-out faces: NME_io {change(version)}, NME_box {change(version, 'nme_box')} "
-            f"(version {version.parent} → version {version.version}; lower is better).")
+            f"(version {version.parent} → version {version.version}; lower is better)."
+            + (f"\n{warning}" if warning else ""))
+        self.result_label.setStyleSheet(WARNING_STYLE if warning else "")
         self.activate_button.setText(f"Make version {version.version} active and re-predict unreviewed faces")
         self.activate_button.show()
+
+    def _on_uncertainty_moved(self, text: str) -> None:
+        self._say(text)
 
     def _on_run_ended(self, message: str) -> None:
         self.progress_bar.setRange(0, 1)
@@ -266,8 +275,12 @@ class VersionsDialog(QDialog):
         row.addStretch(1)
         row.addWidget(self.activate_button)
         row.addWidget(close_button)
+        self.moved_label = QLabel()      # how the folder's uncertainty moved after the last switch
+        self.moved_label.setWordWrap(True)
+        self.moved_label.hide()
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
+        layout.addWidget(self.moved_label)
         layout.addLayout(row)
         self.resize(820, 320)
         self.activate_button.clicked.connect(self.activate_selected)
@@ -275,6 +288,8 @@ class VersionsDialog(QDialog):
         close_button.clicked.connect(self.hide)
         control.version_added.connect(lambda _: self.refresh())
         control.active_changed.connect(lambda _: self.refresh())
+        control.uncertainty_moved.connect(self.moved_label.setText)
+        control.uncertainty_moved.connect(self.moved_label.show)
 
     def version_numbers(self) -> list[int]:
         versions = self.control.versions

@@ -16,7 +16,8 @@ from PySide6.QtCore import QObject, Signal
 
 from uglli_core.finetune import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
 
-from .corrections import MIN_FACES, corrected_faces, face_records, held_out_count, repredictable_faces
+from .corrections import (MIN_FACES, corrected_faces, face_records, held_out_count, mean_uncertainty,
+                          repredictable_faces, uncertainty_moved)
 from .finetune_worker import FineTuneController, FineTuneJob
 from .model_versions import ModelVersions, ModelVersionsError, state_dir
 
@@ -38,6 +39,7 @@ class ModelControl(QObject):
     run_ended = Signal(str)             # a run stopped without a new version: why (cancelled, failed)
     active_changed = Signal(int)
     event = Signal(dict)                # the running fine-tune's progress events
+    uncertainty_moved = Signal(str)     # how the folder's uncertainty moved after switching models
 
     def __init__(self, window):
         super().__init__(window)
@@ -49,6 +51,9 @@ class ModelControl(QObject):
         self.trainer.finished.connect(self._on_finished)
         self.trainer.failed.connect(self._on_failed)
         self._run_versions: ModelVersions | None = None   # where the running job's result goes
+        self._switch: tuple | None = None   # (model name, {face: uncertainty before}, folder mean before)
+        window.prediction.finished.connect(self._on_repredicted)
+        window.prediction.failed.connect(lambda _: setattr(self, "_switch", None))
         self.fine_tune_dialog = None
         self.versions_dialog = None
 
@@ -113,15 +118,33 @@ class ModelControl(QObject):
         path = self.model_of(version)
         faces = []
         self.window.prediction.stop()   # a run of the old model must not fill the cleared faces
+        name = self.base_label() if version == 0 else f"version {version}"
+        self._switch = None
         if repredict:
             faces = repredictable_faces(project)
+            before = {face: face.uncertainty for face in faces}
+            folder_before = mean_uncertainty(project.faces())
             if not project.forget_predictions(faces):
                 faces = []
+            elif faces:
+                self._switch = (name, before, folder_before)
         self.window.set_model(path)
-        name = self.base_label() if version == 0 else f"version {version}"
         self.window.statusBar().showMessage(
             f"Predicting with {name}" + (f": {len(faces)} unreviewed faces are predicted again" if faces else ""), 8000)
         return len(faces)
+
+    def _on_repredicted(self, cancelled: bool) -> None:
+        """The run after a switch ended: say how the folder's uncertainty moved."""
+        if self._switch is None or self.window.project is None:
+            return
+        name, before, folder_before = self._switch
+        self._switch = None
+        text = uncertainty_moved(name, before, folder_before, self.window.project)
+        if cancelled:
+            text += " The prediction was cancelled: Review → Predict finishes it."
+        self.window.notices.clear_topic("uncertainty")
+        self.window.notices.add(text, topic="uncertainty")
+        self.uncertainty_moved.emit(text)
 
     def _set_active(self, version: int) -> bool:
         try:

@@ -61,6 +61,7 @@ def test_fine_tune_cancel_finish_make_active_and_revert(qtbot, window, tiny16):
     dialog = models.fine_tune_dialog
     assert dialog.isVisible()
     assert dialog.count_label.text().startswith(f"{N_CORRECTED} faces:")
+    assert "Only 3 held-out faces" in dialog.count_label.text(), "too few to trust: said before the run"
     assert dialog.start_button.isEnabled()
 
     # Start a long run, see progress, cancel: stopped within a step, nothing kept.
@@ -102,6 +103,7 @@ def test_fine_tune_cancel_finish_make_active_and_revert(qtbot, window, tiny16):
     assert entry["config"]["epochs"] == 2 and entry["config"]["lr"] == DEFAULT_LR and entry["file"] == "v1.pt"
     assert entry["config"]["share"] == 0.7 and load_checkpoint(_models_folder(window) / "v1.pt")["blend_share"] == 0.7
     assert "→" in dialog.result_label.text() and dialog.activate_button.isVisible()
+    assert "Only 3 held-out faces" in dialog.result_label.text(), "and with the figures"
     assert window.prediction.model_path == tiny16  # not active until the user says so
 
     # Make it active: the faces nobody reviewed are predicted again, the others keep theirs.
@@ -118,6 +120,9 @@ def test_fine_tune_cancel_finish_make_active_and_revert(qtbot, window, tiny16):
     table = window.faces
     scores = [table.row_at(r).face.uncertainty for r in range(table.rowCount())]
     assert scores == sorted(scores, reverse=True)  # re-ranked
+    moved = next(m for m in window.notices.messages if "faces predicted again went from" in m)
+    assert f"the {len(others)} faces predicted again" in moved and "over the whole folder" in moved
+    assert dialog.status_label.text() == moved
 
     # Revert to the starting model from the versions dialog.
     window.actions["model_versions"].trigger()
