@@ -1,7 +1,7 @@
 """Accuracy and honesty of a UGLLI model beside dlib's 68-point predictor, each run as
 its users run it, on the validation split (never trained on) shown two ways:
 
-    python scripts/bench_accuracy.py [--model PATH] [--flip] [--seed 0] [--out figures.json]
+    python scripts/bench_accuracy.py [--model PATH] [--test-time flip recrop ...] [--seed 0] [--out figures.json]
 
 (a) crops: the 384×384 300-W crops as they are;
 (b) photo-like: the same faces shrunk to 40–250 px and JPEG-compressed
@@ -12,8 +12,8 @@ detector's box (faces it misses get the 300-W box, in a row of their own), the t
 of the ``.pts`` points and a hand-drawn box (the tight box, edges jittered ±7 %).
 dlib finds faces with its own HOG detector (dlib_baseline.py); where HOG misses a face
 it gets the 300-W box drawn as HOG would, also in a row of its own. Ours runs as its
-model file says (test-time flip or not); with ``--flip`` also the other way, when the
-predictor offers test-time flip (flip_option.py).
+model file says (its test-time flip and recrop), and with each option that
+``--test-time`` names (test_time.py).
 
 Figures (:mod:`uglli_core.metrics`): NME_io mean and median, NME_box, AUC@7 of NME_box,
 failures (NME_io > 10 %); for ours also the per-image Pearson r of uncertainty against
@@ -37,7 +37,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dlib_baseline import DlibLandmarks  # noqa: E402
-from flip_option import load_predictor, model_label  # noqa: E402
+from test_time import TEST_TIME, load_predictors  # noqa: E402
 
 from uglli_core import N_LANDMARKS, LandmarkPredictor, read_manifest  # noqa: E402
 from uglli_core.data import apply_split  # noqa: E402
@@ -194,27 +194,21 @@ def main() -> None:
     parser.add_argument("--model", help="model file (default: the bundled model)")
     parser.add_argument("--split", default=str(REPO / "resources" / "val_split.json"))
     parser.add_argument("--seed", type=int, default=0, help="of the photo-like sizes, JPEG qualities, hand-drawn boxes")
-    parser.add_argument("--flip", action="store_true",
-                        help="also run ours with test-time flip switched from the model file's choice, when offered")
+    parser.add_argument("--test-time", nargs="*", default=[], choices=sorted(TEST_TIME),
+                        help="also run ours with these test-time options (default: only as the model file says)")
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--out", help="write every figure to this JSON file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
 
-    shipped = load_predictor(args.model)
-    predictors = {model_label(shipped): shipped}
-    if args.flip:
-        other = load_predictor(args.model, flip=not getattr(shipped, "flip", False))
-        if other is None:
-            print("--flip: this LandmarkPredictor has no test-time flip option; skipped")
-        else:
-            predictors[model_label(other)] = other
+    predictors = load_predictors(args.model, args.test_time)
+    shipped_label, shipped = next(iter(predictors.items()))
     records = apply_split(read_manifest(MANIFEST), args.split)[1]
     detector, dlib_model = FaceDetector(), DlibLandmarks()
-    print(f"model: {shipped.info.get('path')} as shipped: {model_label(shipped)}, input {shipped.input_size} px, "
+    print(f"model: {shipped.info.get('path')} as shipped: {shipped_label}, input {shipped.input_size} px, "
           f"{torch.get_num_threads()} threads; Mahalanobis-1 coverage {CALIBRATED_COVERAGE:.1f}% is calibrated")
-    report = {"model": shipped.info, "as shipped": model_label(shipped), "seed": args.seed,
+    report = {"model": shipped.info, "as shipped": shipped_label, "seed": args.seed,
               "calibrated_coverage": CALIBRATED_COVERAGE, "sets": {}}
     for name, make_face in (("crops", crop_face), ("photo-like", photo_like_face)):
         faces = build_set(make_face, records, args.seed, detector)

@@ -2,10 +2,10 @@
 mapping back), and whole photos per second (decoding + detection + landmarks) beside
 dlib's detector + 68-point predictor on the same photos.
 
-    python scripts/bench_speed.py [--model PATH] [--threads 2]
+    python scripts/bench_speed.py [--model PATH] [--threads 2] [--test-time flip recrop ...]
 
-The model runs as its file says (test-time flip or not) and, when the predictor offers
-test-time flip, also the other way (flip_option.py). Photos are timed through
+The model runs as its file says (its test-time flip and recrop), and with each option
+that ``--test-time`` names (test_time.py). Photos are timed through
 ``uglli predict`` itself (the command, model loading and JSON included), and in a loop
 of detection + landmarks as the app runs them: read-ahead threads decode and detect
 while the network runs (``uglli_core.read_ahead``), and also one photo at a time; dlib
@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dlib_baseline import DlibLandmarks  # noqa: E402
-from flip_option import load_predictor, model_label  # noqa: E402
+from test_time import TEST_TIME, load_predictors  # noqa: E402
 
 from uglli_core import LandmarkPredictor, load_image, read_ahead, read_manifest  # noqa: E402
 from uglli_core.cli import main as uglli  # noqa: E402
@@ -47,19 +47,20 @@ def main() -> None:
     parser.add_argument("--model")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--photos", type=int, default=60, help="how many afw photos to time")
+    parser.add_argument("--test-time", nargs="*", default=[], choices=sorted(TEST_TIME),
+                        help="also time ours with these test-time options (default: only as the model file says)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    predictor = load_predictor(args.model)
-    predictors = [predictor, load_predictor(args.model, flip=not getattr(predictor, "flip", False))]
-    predictors = [p for p in predictors if p is not None]
+    predictors = load_predictors(args.model, args.test_time)
+    shipped_label, predictor = next(iter(predictors.items()))
     records = read_manifest(DATA / "300w" / "MANIFEST.csv")[:256]
     faces = [(load_image(r.image_path), r.box) for r in records]
     print(f"torch threads: {torch.get_num_threads()}, input {predictor.input_size} px, "
-          f"as the model file says: {model_label(predictor)}")
-    for timed in predictors:
-        print(f"{model_label(timed):12} batch  1: {ms_per_face(timed, faces[:64], 1):6.1f} ms/face")
-        print(f"{model_label(timed):12} batch 32: {ms_per_face(timed, faces, 32):6.1f} ms/face")
+          f"as the model file says: {shipped_label}")
+    for label, timed in predictors.items():
+        print(f"{label:21} batch  1: {ms_per_face(timed, faces[:64], 1):6.1f} ms/face")
+        print(f"{label:21} batch 32: {ms_per_face(timed, faces, 32):6.1f} ms/face")
 
     with open(DATA / "afw-photos" / "faces.csv", newline="") as handle:
         names = sorted({row["image"] for row in csv.DictReader(handle)})[:args.photos]
@@ -81,10 +82,10 @@ def main() -> None:
     default, wide = FaceDetector(), FaceDetector(upsample=1.5)
     dlib_landmarks = lambda image, boxes: [dlib_model.landmarks(image, box) for box in boxes]  # noqa: E731
     workers = default_workers()
-    rows = [(f"{model_label(timed)}, {workers} read-ahead threads (default)", default.detect, timed.predict, workers)
-            for timed in predictors]
-    rows += [(f"{model_label(predictor)}, one photo at a time", default.detect, predictor.predict, 0),
-             (f"{model_label(predictor)}, detector x1.5, {workers} threads", wide.detect, predictor.predict, workers),
+    rows = [(f"{label}, {workers} read-ahead threads (default)", default.detect, timed.predict, workers)
+            for label, timed in predictors.items()]
+    rows += [(f"{shipped_label}, one photo at a time", default.detect, predictor.predict, 0),
+             (f"{shipped_label}, detector x1.5, {workers} threads", wide.detect, predictor.predict, workers),
              ("dlib (HOG + 68-point), plain loop", dlib_model.detect, dlib_landmarks, 0),
              (f"dlib, same {workers} read-ahead threads", dlib_model.detect, dlib_landmarks, workers)]
     print(f"\nwhole photos ({len(paths)} afw photos, decoding included):")
