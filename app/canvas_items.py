@@ -10,6 +10,7 @@ are small on screen; ellipses and contours live in image pixels with cosmetic pe
 """
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
 from PySide6.QtWidgets import (QGraphicsEllipseItem, QGraphicsItem, QGraphicsItemGroup, QGraphicsPathItem,
@@ -136,11 +137,12 @@ class FaceOverlay(QGraphicsItemGroup):
         for ellipse in self.ellipses:
             ellipse.setVisible(shown and prediction is not None)
         if prediction is None or prediction is self._drawn_prediction:
-            return  # a drag changes points, not the prediction: skip 68 eigen-decompositions
+            return  # a plain drag changes points, not the Gaussians: skip 68 eigen-decompositions
         self._drawn_prediction = prediction
         uncertainty = prediction.point_uncertainty
+        axes = np.stack(ellipse_axes(prediction.covariances), axis=1)       # (68, 3)
         for index, ellipse in enumerate(self.ellipses):
-            major, minor, angle = ellipse_axes(prediction.covariances[index])
+            major, minor, angle = axes[index]
             ellipse.setRect(QRectF(-major, -minor, 2 * major, 2 * minor))
             ellipse.setRotation(angle)
             ellipse.setPos(QPointF(*prediction.landmarks[index]))

@@ -26,16 +26,17 @@ def contour_polylines(points: np.ndarray) -> list[np.ndarray]:
     return lines
 
 
-def ellipse_axes(covariance: np.ndarray) -> tuple[float, float, float]:
+def ellipse_axes(covariance: np.ndarray) -> tuple:
     """The Mahalanobis-1 ellipse of a 2×2 covariance: (semi-major, semi-minor, angle in
-    degrees of the major axis from +x, measured towards +y).
+    degrees of the major axis from +x, measured towards +y); of (…, 2, 2) covariances,
+    three (…) arrays (a drag that moves every ellipse redraws all 68 at once).
 
     Along an eigenvector with eigenvalue λ the points at distance 1 lie √λ away.
     """
     eigenvalues, eigenvectors = np.linalg.eigh(np.asarray(covariance, dtype=np.float64))
-    minor, major = np.sqrt(np.clip(eigenvalues, 0.0, None))  # eigh sorts ascending
-    direction = eigenvectors[:, 1]
-    return float(major), float(minor), float(np.degrees(np.arctan2(direction[1], direction[0])))
+    axes = np.sqrt(np.clip(eigenvalues, 0.0, None))  # eigh sorts ascending
+    direction = eigenvectors[..., :, 1]
+    return axes[..., 1], axes[..., 0], np.degrees(np.arctan2(direction[..., 1], direction[..., 0]))
 
 
 # Point uncertainty (percent of the box size) drawn fully green and fully red; the

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
+from app.landmark_geometry import ellipse_axes
 from uglli_core import FacePrediction, read_pts
 
 CHIN = range(5, 12)
@@ -100,3 +101,16 @@ def test_a_face_from_an_annotation_file_is_left_alone(qtbot, make_window, open_a
     before = face.points.copy()
     drag(qtbot, window, 8, before[8] + (5, 5))
     assert list(np.flatnonzero(np.abs(face.points - before).max(axis=1) > 0)) == [8]
+
+
+def test_the_ellipses_of_all_points_are_computed_at_once_as_one_by_one():
+    rng = np.random.default_rng(0)
+    factors = rng.normal(size=(68, 2, 2))
+    covariances = factors @ factors.swapaxes(1, 2) + 0.1 * np.eye(2)
+    together = np.stack(ellipse_axes(covariances), axis=1)                  # (68, 3)
+    one_by_one = np.array([ellipse_axes(c) for c in covariances])
+    assert together.shape == (68, 3) and np.allclose(together, one_by_one)
+    major, minor, angle = together[5]
+    direction = np.radians(angle)
+    axis = np.array([np.cos(direction), np.sin(direction)])
+    assert axis @ np.linalg.solve(covariances[5], axis) * major ** 2 == pytest.approx(1.0), "on the Mahalanobis-1 ellipse"
