@@ -66,6 +66,12 @@ ACTIONS = (
     ActionSpec("about", "&About UGLLI Review", "&Help"),
 )
 
+# Commands that make sense with no folder open; the others are greyed out until one is
+# (undo, redo and cancel follow their own state).
+WITHOUT_FOLDER = {"open_folder", "choose_model", "quit", "show_ellipses", "show_contours", "show_numbers",
+                  "propagate", "shortcuts", "about"}
+OWN_STATE = {"undo", "redo", "cancel_prediction"}
+
 # Next to the bundled model, found from the checkout like uglli_core.checkpoint.BUNDLED_MODEL.
 ICONS = Path(__file__).resolve().parent.parent / "resources" / "icons"
 
@@ -115,6 +121,7 @@ class ShortcutsDialog(QDialog):
             self.table.setItem(row, 0, QTableWidgetItem(command))
             self.table.setItem(row, 1, QTableWidgetItem(keys))
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)   # compact rows
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

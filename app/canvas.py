@@ -63,7 +63,7 @@ class FaceCanvas(QGraphicsView):
         self._message_item: QGraphicsSimpleTextItem | None = None
         self._overlay = FaceOverlay()  # made once: rebuilding 200 items per image is slow
         self.scene().addItem(self._overlay)
-        self.legend = CanvasLegend(self.viewport())
+        self.legend = CanvasLegend(self)  # not the viewport's child: scrolling the view would move it
         self._box_items: list = []
         self._gesture = 0
         self._press: dict | None = None  # what the current mouse press is doing

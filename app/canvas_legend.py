@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QLabel
 
 from .canvas_items import PREDICTION_COLOUR
 from .landmark_geometry import ALARM_UNCERTAINTY, CALM_UNCERTAINTY, uncertainty_rgb
@@ -35,9 +35,9 @@ def legend_html(face: Face, showing_prediction: bool, ellipses: bool) -> str:
 
 
 class CanvasLegend(QLabel):
-    """A small caption in the canvas's bottom-left corner; clicks go through it."""
+    """A small caption over the bottom-left corner of a view's viewport; clicks go through it."""
 
-    def __init__(self, parent: QWidget):
+    def __init__(self, parent: QAbstractScrollArea):
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setTextFormat(Qt.TextFormat.RichText)
@@ -50,13 +50,19 @@ class CanvasLegend(QLabel):
             self.hide()
             return
         self.setText(legend_html(face, showing_prediction, ellipses))
-        self.adjustSize()
         self.place()
         self.show()
 
     def place(self) -> None:
-        parent = self.parentWidget()
-        self.move(MARGIN, parent.height() - self.height() - MARGIN)
+        viewport = self.parentWidget().viewport().geometry()
+        room = max(viewport.width() - 2 * MARGIN, 1)
+        self.setWordWrap(False)
+        natural = self.sizeHint().width()
+        self.setWordWrap(natural > room)    # a narrow canvas wraps it rather than cutting it off
+        width = min(natural, room)
+        self.resize(width, self.heightForWidth(width) if self.wordWrap() else self.sizeHint().height())
+        self.move(viewport.left() + MARGIN, viewport.bottom() - self.height() - MARGIN)
+        self.raise_()
 
 
 def edit_hint(face: Face | None, selected: int, box_mode: bool) -> str:

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QAbstractItemView, QLabel, QTableView, QToolButton
 from .face_table import HEADERS, UNCERTAINTY, FaceTableModel
 from .project import Face, ImageEntry
 
-COLUMN_WIDTHS = (190, 40, 100, 110, 70, 150)   # at least; wider where the header needs it
+COLUMN_WIDTHS = (125, 40, 100, 110, 70, 150)   # at least; wider where the header needs it
 HEADER_ROOM = 30          # pixels beside a header's text: margins and the sort arrow
 ROW_HEIGHT = 22
 

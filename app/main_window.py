@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QDialog, QDockWidget, QFileDialog, QLabel, QMainW
 from uglli_core import BUNDLED_MODEL, ImageReadError
 
 from . import commands
-from .actions import ACTIONS, NUDGES, ShortcutsDialog, make_action
+from .actions import ACTIONS, NUDGES, OWN_STATE, WITHOUT_FOLDER, ShortcutsDialog, make_action
 from .canvas import FaceCanvas
 from .canvas_legend import edit_hint
 from .export import export_counts, export_report, plan_export, write_export
@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self._status_timer = QTimer(self, singleShot=True, interval=SCORE_REFRESH_MS)
         self._status_timer.timeout.connect(self._update_status)
         self._check_model()
+        self._update_status()
         if remember:
             restore_window(self)     # size, place and panel sizes as the last session left them
         self._show_page()
@@ -102,7 +103,7 @@ class MainWindow(QMainWindow):
         self.histogram = UncertaintyHistogram()
         self._dock("Uncertainty over the folder", self.histogram, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.resizeDocks(self.findChildren(QDockWidget), [600, 220], Qt.Orientation.Vertical)
-        self.resizeDocks(self.findChildren(QDockWidget)[:1], [560], Qt.Orientation.Horizontal)
+        self.resizeDocks(self.findChildren(QDockWidget)[:1], [600], Qt.Orientation.Horizontal)
 
         self.status_label = QLabel()
         self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # gives way first
@@ -258,12 +259,16 @@ class MainWindow(QMainWindow):
         self.recent.closed()
         self._show_page()
         self._update_status()
+        self._show_edit_hint()
 
     def _show_page(self) -> None:
         """The canvas and the side panels while a folder is open, else the welcome panel."""
         self.pages.setCurrentWidget(self.canvas if self.project is not None else self.welcome)
         for dock in self.findChildren(QDockWidget):
             dock.setVisible(self.project is not None)
+        for name, action in self.actions.items():
+            if name not in WITHOUT_FOLDER | OWN_STATE:
+                action.setEnabled(self.project is not None)
         if self.project is None:
             self._show_recent_folders()   # a folder may have gone missing meanwhile
 
@@ -332,18 +337,26 @@ class MainWindow(QMainWindow):
 
     # -- the model changed -------------------------------------------------------------------
     def _on_face_changed(self, face: Face) -> None:
-        self.notices.clear_topic("save")    # a change was saved: an earlier failure is over
+        self._edit_saved()
         self.faces.items_changed([face])
         if face.image is self.canvas.image:
             self.canvas.refresh()
+        if face is self.canvas.face:
+            self._show_edit_hint()    # e.g. the selected point is now reviewed
         self._status_timer.start()
 
     def _on_faces_changed(self, image: ImageEntry) -> None:
         """Faces added or removed (by the reviewer, or undo): the rows change at once,
         so that no row ever shows a removed face."""
-        self.notices.clear_topic("save")
+        self._edit_saved()
         self._rebuild_rows(changed=image)
         self._score_timer.start()
+
+    def _edit_saved(self) -> None:
+        """An edit was saved: an earlier failure to save is over, and the last export's
+        report (or its 'nothing to export') is out of date."""
+        self.notices.clear_topic("save")
+        self.notices.clear_topic("export")
 
     def _on_faces_detected(self, image: ImageEntry) -> None:
         """The detector adds faces image after image: rebuild the rows once in a while."""
@@ -522,8 +535,8 @@ class MainWindow(QMainWindow):
         self._push(commands.DeleteFacesCommand(self.project, faces, text))
         if following is not None:
             self._select(following, fit=True)
-        self.statusBar().showMessage(f"{text or 'Deleted'}: {len(faces)} face{'s' * (len(faces) > 1)} removed "
-                                     "(Edit → Undo brings back what was removed)", 5000)
+        done = f"{text}: deleted" if text else f"{len(faces)} face{'s' * (len(faces) > 1)} deleted"
+        self.statusBar().showMessage(f"{done} (Edit → Undo brings {'them' if len(faces) > 1 else 'it'} back)", 5000)
 
     def _add_box(self, box: tuple) -> None:
         if self.canvas.image is None:

@@ -247,8 +247,10 @@ class ModelControl(QObject):
         dialog.raise_()
 
     def _no_folder(self) -> bool:
+        """Whether the dialogs cannot be shown (the actions are greyed out with no folder)."""
         if self.window.project is None or self.versions is None:
-            self.window.statusBar().showMessage("Open a folder first (File → Open Folder…)", 5000)
+            self.window.statusBar().showMessage("This folder's fine-tuned models cannot be used: see the notice "
+                                                "above the image", 5000)
             return True
         return False
 

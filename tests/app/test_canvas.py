@@ -132,6 +132,12 @@ def test_prediction_and_annotation_are_both_drawn_with_a_legend(reviewed_window)
         assert np.allclose((overlay.markers[index].pos().x(), overlay.markers[index].pos().y()), face.points[index])
     legend = canvas.legend.text()
     assert canvas.legend.isVisible() and "annotation (.pts file)" in legend and "✕" in legend and "ellipse" in legend
+    window.step_face(1)           # another image, fitted and scrolled: the legend stays in its corner
+    canvas.zoom(3.0)
+    canvas.centre_on_point(0)
+    corner = canvas.legend.mapTo(canvas, QPoint(0, 0))
+    viewport = canvas.viewport().geometry()
+    assert viewport.contains(corner) and corner.x() - viewport.left() < 20
     window.actions["show_ellipses"].trigger()
     assert not overlay.crosses[0].isVisible() and "✕" not in canvas.legend.text()
 

@@ -108,6 +108,8 @@ def test_welcome_panel_with_recent_folders_missing_ones_shown_and_removable(qtbo
     gone.mkdir()
     window = make_window(model=tmp_path / "none.pt")
     assert window.pages.currentWidget() is window.welcome and window.welcome.open_button.isVisible()
+    assert not window.actions["export"].isEnabled() and not window.actions["accept_face"].isEnabled()
+    assert window.actions["open_folder"].isEnabled() and "Open a folder" in window.status_label.text()
     window.open_folder(gone)
     window.open_folder(crops_folder)
     assert window.pages.currentWidget() is window.canvas
@@ -116,7 +118,7 @@ def test_welcome_panel_with_recent_folders_missing_ones_shown_and_removable(qtbo
     qtbot.waitUntil(window.isActiveWindow, timeout=2000)
     qtbot.keyClick(window.canvas, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)   # File → Close Folder
     welcome = window.welcome
-    assert window.project is None and window.pages.currentWidget() is welcome
+    assert window.project is None and window.pages.currentWidget() is welcome and window.edit_hint.text() == ""
     texts = [welcome.recent.item(row).text() for row in range(welcome.recent.count())]
     assert texts[:2] == [str(crops_folder), f"{gone} (missing)"]
     missing = welcome.recent.item(1)
