@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import torch
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
                                QProgressBar, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
@@ -35,6 +35,8 @@ def _number(value) -> bool:
 
 
 class FineTuneDialog(QDialog):
+    versions_requested = Signal()       # the Versions… button
+
     def __init__(self, control, parent=None):
         super().__init__(parent)
         self.control = control
@@ -128,7 +130,7 @@ class FineTuneDialog(QDialog):
         self.cancel_button.clicked.connect(self.cancel)
         close_button.clicked.connect(self.hide)
         self.activate_button.clicked.connect(self.activate)
-        self.versions_button.clicked.connect(control.show_versions)
+        self.versions_button.clicked.connect(self.versions_requested)
         control.trainer.running_changed.connect(self._on_running_changed)
         control.event.connect(self._on_event)
         control.version_added.connect(self._on_version_added)

@@ -18,6 +18,7 @@ from .canvas_legend import edit_hint
 from .export import export_counts, export_report, plan_export, write_export
 from .export_dialog import ExportDialog, ask_replace_existing
 from .face_list import FaceListPanel
+from .finetune_dialog import FineTuneDialog, VersionsDialog
 from .histogram import UncertaintyHistogram
 from .image_cache import PixmapCache
 from .model_control import ModelControl
@@ -63,7 +64,9 @@ class MainWindow(QMainWindow):
         self._export_folder: Path | None = None        # where the last export went
         self.prediction = PredictionController(model_path, self)
         self.recent = RecentFolders(self)
-        self.models = ModelControl(self)  # Model menu: fine-tuning and versions
+        self.models = ModelControl(self.prediction, self)  # Model menu: fine-tuning and versions
+        self.fine_tune_dialog: FineTuneDialog | None = None   # made on first use
+        self.versions_dialog: VersionsDialog | None = None
         self.propagation = Propagation()  # a correction moves the unreviewed points
         self._build_widgets()
         self._build_actions()
@@ -139,7 +142,7 @@ class MainWindow(QMainWindow):
             "toggle_point_reviewed": self.toggle_point_reviewed, "accept_face": self.accept_face,
             "deselect_point": lambda: self.canvas.select_point(-1),
             "propagate": self._set_propagation,
-            "fine_tune": self.models.show_fine_tune, "model_versions": self.models.show_versions,
+            "fine_tune": self.show_fine_tune, "model_versions": self.show_versions,
             "shortcuts": lambda: ShortcutsDialog(self).exec(), "about": self._about,
         } | {name: (lambda checked=False, step=step: self.nudge(*step)) for name, step in NUDGES.items()}
         self.actions: dict[str, object] = {}
@@ -172,6 +175,9 @@ class MainWindow(QMainWindow):
         self.actions["cancel_prediction"].setEnabled(False)
 
     def _connect(self) -> None:
+        self.models.notice.connect(lambda message, level, topic: self.notices.add(message, level, topic))
+        self.models.notices_over.connect(self.notices.clear_topic)
+        self.models.status.connect(lambda message: self.statusBar().showMessage(message, 10000))
         self.recent.changed.connect(self._show_recent_folders)
         self.welcome.choose_requested.connect(self.choose_folder)
         self.welcome.open_requested.connect(self.open_folder)
@@ -246,6 +252,9 @@ class MainWindow(QMainWindow):
             return
         self.prediction.set_project(None)
         self.models.folder_closed()
+        for dialog in (self.fine_tune_dialog, self.versions_dialog):
+            if dialog is not None:
+                dialog.hide()
         self.undo_stack.clear()
         self.faces.set_project(None)
         self.canvas.show_image(None, None)
@@ -285,11 +294,6 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Choose an UGLLI model", "", "UGLLI model (*.pt)")
         if path:
             self.models.use_base_model(Path(path))
-
-    def set_model(self, path: Path) -> None:
-        self.prediction.stop()
-        self.prediction.model_path = path
-        self.prediction.start()
 
     def dragEnterEvent(self, event) -> None:
         if any(url.isLocalFile() for url in event.mimeData().urls()):
@@ -576,6 +580,28 @@ class MainWindow(QMainWindow):
         for problem in plan.problems:
             self.notices.add(problem, topic="export")
         return written
+
+    # -- the Model menu's dialogs --------------------------------------------------------------
+    def show_fine_tune(self) -> None:
+        if self.fine_tune_dialog is None:
+            self.fine_tune_dialog = FineTuneDialog(self.models, self)
+            self.fine_tune_dialog.versions_requested.connect(self.show_versions)
+        self._show_dialog(self.fine_tune_dialog)
+
+    def show_versions(self) -> None:
+        if self.versions_dialog is None:
+            self.versions_dialog = VersionsDialog(self.models, self)
+        self._show_dialog(self.versions_dialog)
+
+    def _show_dialog(self, dialog) -> None:
+        """Show a Model dialog with fresh contents (not modal: the review goes on meanwhile)."""
+        if self.models.versions is None:
+            self.statusBar().showMessage("This folder's fine-tuned models cannot be used: see the notice above "
+                                         "the image", 5000)
+            return
+        dialog.refresh()
+        dialog.show()
+        dialog.raise_()
 
     # -- misc ------------------------------------------------------------------------------------
     def _about(self) -> None:

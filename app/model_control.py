@@ -4,8 +4,10 @@ The main window owns one :class:`ModelControl`. It keeps the starting model (ver
 ``--model`` or File → Choose Model…, else the bundled one), opens the folder's
 :class:`~app.model_versions.ModelVersions`, starts fine-tuning runs on the
 :class:`~app.finetune_worker.FineTuneController` and turns their results into versions.
-Switching versions goes through the window's own prediction path
-(:meth:`MainWindow.set_model`): there is no second way of predicting.
+Switching versions goes through the window's own :class:`~app.prediction.PredictionController`:
+there is no second way of predicting. It knows no widget: what the user should read
+goes out as signals (:attr:`ModelControl.notice`, :attr:`ModelControl.status`), and the
+window shows the dialogs.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from .corrections import (MIN_FACES, corrected_faces, face_records, held_out_cou
                           repredictable_faces, uncertainty_moved)
 from .finetune_worker import FineTuneController, FineTuneJob
 from .model_versions import ModelVersions, ModelVersionsError, state_dir
+from .prediction import PredictionController
 
 
 @dataclass
@@ -40,11 +43,15 @@ class ModelControl(QObject):
     active_changed = Signal(int)
     event = Signal(dict)                # the running fine-tune's progress events
     uncertainty_moved = Signal(str)     # how the folder's uncertainty moved after switching models
+    notice = Signal(str, str, str)      # for the user to read: message, level ("info", "error"), topic
+    notices_over = Signal(str)          # a topic's notices no longer hold
+    status = Signal(str)                # a passing message
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
-        self.base_model: Path | None = window.prediction.model_path   # version 0; None: bundled
+    def __init__(self, prediction: PredictionController, parent: QObject | None = None):
+        super().__init__(parent)
+        self.prediction = prediction
+        self.project = None
+        self.base_model: Path | None = prediction.model_path   # version 0; None: bundled
         self.versions: ModelVersions | None = None
         self.trainer = FineTuneController(self)
         self.trainer.event.connect(self.event)
@@ -52,31 +59,27 @@ class ModelControl(QObject):
         self.trainer.failed.connect(self._on_failed)
         self._run_versions: ModelVersions | None = None   # where the running job's result goes
         self._switch: tuple | None = None   # (model name, {face: uncertainty before}, folder mean before)
-        window.prediction.finished.connect(self._on_repredicted)
-        window.prediction.failed.connect(lambda _: setattr(self, "_switch", None))
-        self.fine_tune_dialog = None
-        self.versions_dialog = None
+        prediction.finished.connect(self._on_repredicted)
+        prediction.failed.connect(lambda _: setattr(self, "_switch", None))
 
     # -- the open folder ---------------------------------------------------------------
     def folder_opened(self, project) -> None:
         """Predict with the folder's active version (before the first prediction starts)."""
+        self.project = project
         try:
             self.versions = ModelVersions(state_dir(project))
         except (ModelVersionsError, OSError) as exc:
             self.versions = None
-            self.window.notices.add(f"Fine-tuned models of this folder cannot be used: {exc}", "error", topic="folder")
+            self.notice.emit(f"Fine-tuned models of this folder cannot be used: {exc}", "error", "folder")
             return
         if self.versions.notice:
-            self.window.notices.add(self.versions.notice, "error", topic="folder")
-        self.window.prediction.model_path = self.model_of(self.versions.active)
+            self.notice.emit(self.versions.notice, "error", "folder")
+        self.prediction.model_path = self.model_of(self.versions.active)
 
     def folder_closed(self) -> None:
         self.trainer.cancel()
-        for dialog in (self.fine_tune_dialog, self.versions_dialog):
-            if dialog is not None:
-                dialog.hide()
-        self.versions = None
-        self.window.prediction.model_path = self.base_model
+        self.project = self.versions = None
+        self.prediction.model_path = self.base_model
 
     def shutdown(self) -> None:
         """Stop a run (within a step) and remove its folder: its result can no longer arrive."""
@@ -92,8 +95,8 @@ class ModelControl(QObject):
             return self.base_model
         path = self.versions.path_of(version)
         if not path.is_file():
-            self.window.notices.add(f"The model file of version {version} ({path}) is missing: "
-                                    "predicting with the starting model instead.", "error")
+            self.notice.emit(f"The model file of version {version} ({path}) is missing: "
+                             "predicting with the starting model instead.", "error", "model")
             return self.base_model
         return path
 
@@ -106,18 +109,18 @@ class ModelControl(QObject):
         self.base_model = path
         if self.versions is not None and self.versions.active != 0:
             self._set_active(0)
-        self.window.set_model(path)
+        self._predict_with(path)
 
     def make_active(self, version: int, repredict: bool = True) -> int | None:
         """Predict with ``version`` from now on. With ``repredict``, the faces nobody has
         reviewed or edited are predicted again (and re-ranked); the others keep their points.
         Returns how many faces are predicted again; None when it could not be switched."""
-        project = self.window.project
+        project = self.project
         if project is None or self.versions is None or not self._set_active(version):
             return None
         path = self.model_of(version)
         faces = []
-        self.window.prediction.stop()   # a run of the old model must not fill the cleared faces
+        self.prediction.stop()   # a run of the old model must not fill the cleared faces
         name = self.base_label() if version == 0 else f"version {version}"
         self._switch = None
         if repredict:
@@ -128,41 +131,46 @@ class ModelControl(QObject):
                 faces = []
             elif faces:
                 self._switch = (name, before, folder_before)
-        self.window.set_model(path)
-        self.window.statusBar().showMessage(
-            f"Predicting with {name}" + (f": {len(faces)} unreviewed faces are predicted again" if faces else ""), 8000)
+        self._predict_with(path)
+        self.status.emit(f"Predicting with {name}"
+                         + (f": {len(faces)} unreviewed faces are predicted again" if faces else ""))
         return len(faces)
+
+    def _predict_with(self, path: Path | None) -> None:
+        """From now on predict with the model at ``path``; what the folder lacks is predicted."""
+        self.prediction.stop()
+        self.prediction.model_path = path
+        self.prediction.start()
 
     def _on_repredicted(self, cancelled: bool) -> None:
         """The run after a switch ended: say how the folder's uncertainty moved."""
-        if self._switch is None or self.window.project is None:
+        if self._switch is None or self.project is None:
             return
         name, before, folder_before = self._switch
         self._switch = None
-        text = uncertainty_moved(name, before, folder_before, self.window.project)
+        text = uncertainty_moved(name, before, folder_before, self.project)
         if cancelled:
             text += " The prediction was cancelled: Review → Predict finishes it."
-        self.window.notices.clear_topic("uncertainty")
-        self.window.notices.add(text, topic="uncertainty")
+        self.notices_over.emit("uncertainty")
+        self.notice.emit(text, "info", "uncertainty")
         self.uncertainty_moved.emit(text)
 
     def _set_active(self, version: int) -> bool:
         try:
             self.versions.set_active(version)
         except (OSError, KeyError) as exc:
-            self.window.notices.add(f"Could not switch the model: {exc}", "error")
+            self.notice.emit(f"Could not switch the model: {exc}", "error", "model")
             return False
         self.active_changed.emit(version)
         return True
 
     # -- fine-tuning -----------------------------------------------------------------------
     def training_faces(self, which: str) -> list:
-        project = self.window.project
-        return [] if project is None else corrected_faces(project, which)
+        return [] if self.project is None else corrected_faces(self.project, which)
 
     def refusal(self, settings: FineTuneSettings, count: int) -> str | None:
         """Why a run with ``settings`` on ``count`` faces cannot start; None when it can."""
-        if self.window.project is None or self.versions is None:
+        if self.project is None or self.versions is None:
             return "Open a folder first."
         if self.trainer.running:
             return "A fine-tuning run is already going."
@@ -184,7 +192,7 @@ class ModelControl(QObject):
             run_dir = self.versions.new_run_dir()
         except OSError as exc:
             return f"Cannot write the new model into {self.versions.folder}: {exc}"
-        job = FineTuneJob(self.window.prediction.model_path, face_records(self.window.project, faces), run_dir,
+        job = FineTuneJob(self.prediction.model_path, face_records(self.project, faces), run_dir,
                           epochs=settings.epochs, lr=settings.lr, share=settings.share,
                           val_fraction=settings.val_fraction,
                           min_validation=settings.min_validation, device=settings.device, seed=settings.seed,
@@ -211,10 +219,10 @@ class ModelControl(QObject):
                 return
         finally:
             ModelVersions.remove_run(job.run_dir)
-        self.window.notices.clear_topic("fine_tune")
+        self.notices_over.emit("fine_tune")
         if versions is self.versions:
-            self.window.statusBar().showMessage(f"Fine-tuning finished: version {version.version} saved "
-                                                "(Model → Versions… to make it active)", 10000)
+            self.status.emit(f"Fine-tuning finished: version {version.version} saved "
+                             "(Model → Versions… to make it active)")
             self.version_added.emit(version)
 
     def _on_failed(self, job: FineTuneJob, message: str) -> None:
@@ -223,36 +231,8 @@ class ModelControl(QObject):
         self._report(message)
 
     def _report(self, message: str) -> None:
-        self.window.notices.add(message, "error", topic="fine_tune")
+        self.notice.emit(message, "error", "fine_tune")
         self.run_ended.emit(message)
-
-    # -- dialogs -------------------------------------------------------------------------
-    def show_fine_tune(self) -> None:
-        from .finetune_dialog import FineTuneDialog
-        self._show_dialog("fine_tune_dialog", FineTuneDialog)
-
-    def show_versions(self) -> None:
-        from .finetune_dialog import VersionsDialog
-        self._show_dialog("versions_dialog", VersionsDialog)
-
-    def _show_dialog(self, attribute: str, dialog_class) -> None:
-        """Show the dialog kept in ``attribute``, made on first use, with fresh contents."""
-        if self._no_folder():
-            return
-        if getattr(self, attribute) is None:
-            setattr(self, attribute, dialog_class(self, self.window))
-        dialog = getattr(self, attribute)
-        dialog.refresh()
-        dialog.show()
-        dialog.raise_()
-
-    def _no_folder(self) -> bool:
-        """Whether the dialogs cannot be shown (the actions are greyed out with no folder)."""
-        if self.window.project is None or self.versions is None:
-            self.window.statusBar().showMessage("This folder's fine-tuned models cannot be used: see the notice "
-                                                "above the image", 5000)
-            return True
-        return False
 
 
 def _figures(values: dict) -> dict:
