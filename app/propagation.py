@@ -64,11 +64,17 @@ class PropagatingMoveCommand(MovePointCommand):
 
     def redo(self) -> None:
         prior = self._propagation.prior(self._model_path)
-        if prior is None or not can_propagate(self._face):
+        move = None
+        if prior is not None and can_propagate(self._face):
+            try:
+                move = fused_move(prior, self._face, self._index, self._xy)
+            except ShapePriorError:   # a prediction with every point in one place: no shape to fuse
+                move = None
+        if move is None:
             self.followed = None
             super().redo()
             return
-        edited, reviewed, fused, self.followed = fused_move(prior, self._face, self._index, self._xy)
+        edited, reviewed, fused, self.followed = move
         self.setObsolete(not self._project.restore_points(self._face, edited, reviewed, fused))
 
 

@@ -192,7 +192,8 @@ class ShapePrior:
              fixed: dict[int, tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
         """The model's landmarks (68, 2) and covariances (68, 2, 2), and the reviewer's
         ``fixed`` points {index: (x, y)}, all in image pixels → the posterior
-        (landmarks (68, 2), covariances (68, 2, 2)); fixed points are exactly as given."""
+        (landmarks (68, 2), covariances (68, 2, 2)); fixed points are exactly as given.
+        Raises :class:`ShapePriorError` when the points are all in one place."""
         observed = np.array(landmarks, dtype=np.float64)                     # (68, 2)
         noise = np.array(covariances, dtype=np.float64)                      # (68, 2, 2)
         placed = np.zeros(N_POINTS, bool)
@@ -200,6 +201,8 @@ class ShapePrior:
             observed[index], placed[index] = xy, True
         placement = Similarity.fit(self.mean, observed)
         interocular = self._interocular(placement)                           # pixels
+        if not interocular > 0:
+            raise ShapePriorError("the points all lie in one place: there is no face shape to fuse with")
         noise[placed] = (PLACED_STD * interocular) ** 2 * np.eye(2)
         prior_mean = placement.apply(self.mean).reshape(-1)                 # (136,)
         prior_covariance = self._placed_covariance(placement)                # (136, 136)

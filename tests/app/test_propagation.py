@@ -114,3 +114,12 @@ def test_the_ellipses_of_all_points_are_computed_at_once_as_one_by_one():
     direction = np.radians(angle)
     axis = np.array([np.cos(direction), np.sin(direction)])
     assert axis @ np.linalg.solve(covariances[5], axis) * major ** 2 == pytest.approx(1.0), "on the Mahalanobis-1 ellipse"
+
+
+def test_a_prediction_with_every_point_in_one_place_gets_a_plain_move(window):
+    face = window.canvas.face
+    window.project.record_predictions([(face, FacePrediction(face.box, np.full((68, 2), 200.0),
+                                                             np.tile(np.eye(2), (68, 1, 1))))])
+    window.undo_stack.push(window.propagation.move_command(window.project, face, 8, (200.0, 200.0), None,
+                                                           window.prediction.model_path))
+    assert np.all(face.points == 200.0) and face.point_reviewed[8] and face.fused is None

@@ -184,3 +184,8 @@ def test_training_stores_the_prior_and_fine_tuning_merges_it(datasets, tmp_path)
     merged = prior_in(load_checkpoint(tuned.last_path))
     expected = prior_in(load_checkpoint(first.last_path)).merged(np.stack([f.points for f in faces[4:]]))
     assert merged.faces == 6 and np.allclose(merged.covariance, expected.covariance)
+
+
+def test_points_all_in_one_place_are_refused(prior):
+    with pytest.raises(ShapePriorError, match="one place"):
+        prior.fuse(np.full((68, 2), 5.0), np.tile(np.eye(2), (68, 1, 1)), {})
