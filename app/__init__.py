@@ -1,15 +1,16 @@
 """UGLLI Review: review and correct 68-point facial landmarks with the model's uncertainty.
 
-Layers, from the bottom up:
+The packages are layers; each imports only those below it (checked by import-linter,
+see ``pyproject.toml``), and none imports another of its own level in a circle:
 
-* plain Python, no Qt: :mod:`app.project` (the data model), :mod:`app.store` (SQLite),
-  :mod:`app.scan` (what a folder holds), :mod:`app.triage`, :mod:`app.export`,
-  :mod:`app.landmark_geometry`, :mod:`app.corrections` (faces to fine-tune on),
-  :mod:`app.model_versions` (a folder's fine-tuned models);
-* Qt, no widgets: :mod:`app.commands` (undo), :mod:`app.prediction` (worker thread),
-  :mod:`app.finetune_worker` (worker thread), :mod:`app.folder_opener` (scans a folder off the
-  GUI thread), :mod:`app.model_control` (Model menu logic),
-  :mod:`app.face_table` (table model);
-* widgets: :mod:`app.canvas`, :mod:`app.histogram`, :mod:`app.loss_plot`, :mod:`app.finetune_dialog`,
-  :mod:`app.main_window`.
+* :mod:`app.main` — the ``uglli-review`` command;
+* :mod:`app.window` — the main window: wires views, document and workers together, turns
+  actions into undoable commands, remembers the session;
+* :mod:`app.dialogs` — export, fine-tuning, model versions, keyboard shortcuts;
+* :mod:`app.views` (widgets that show the document) and :mod:`app.workers` (work off the
+  GUI thread: prediction, fine-tuning, opening a folder), side by side, neither importing
+  the other;
+* :mod:`app.document` — the review data model in plain Python (project, SQLite store,
+  what a folder holds, export, triage, corrections, model versions) and the undoable
+  commands that edit it.
 """

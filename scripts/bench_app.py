@@ -106,7 +106,7 @@ def tiny_model(folder: Path) -> Path:
 
 
 def bench(app, count: int, stride: int, model: Path | None) -> None:
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
     from uglli_core import FacePrediction
 
     with tempfile.TemporaryDirectory(prefix="uglli-bench-") as tmp:
@@ -202,7 +202,7 @@ def bench(app, count: int, stride: int, model: Path | None) -> None:
 
 def bench_photos(app, count: int) -> None:
     """Browse ``count`` 12-megapixel photos: what the decoded-image cache holds."""
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
 
     with tempfile.TemporaryDirectory(prefix="uglli-bench-photos-") as tmp:
         folder = Path(tmp)

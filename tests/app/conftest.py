@@ -86,7 +86,7 @@ def another_photo() -> Path:
 @pytest.fixture
 def make_window(qtbot, tiny_model):
     """A main window with the tiny model (or ``model``); closed after the test."""
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
 
     def make(model=tiny_model):
         window = MainWindow(model)

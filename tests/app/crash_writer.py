@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from app.open_folder import open_folder  # noqa: E402
-from app.store import ReviewStore  # noqa: E402
+from app.document.open_folder import open_folder  # noqa: E402
+from app.document.store import ReviewStore  # noqa: E402
 
 SLOW_WRITE_S = 0.05
 

@@ -4,7 +4,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QGraphicsItem
 
-from app.landmark_geometry import ellipse_axes
+from app.document.landmark_geometry import ellipse_axes
 
 
 @pytest.fixture
@@ -209,7 +209,7 @@ def test_face_boxes_are_drawn_moved_and_deleted_by_hand(qtbot, reviewed_window):
 
 
 def test_decoded_images_are_kept_in_a_memory_bounded_lru(tmp_path, qapp):
-    from app.image_cache import PixmapCache
+    from app.views.image_cache import PixmapCache
     from uglli_core import ImageReadError
     import cv2
 

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QUndoStack
 
-from app import commands
-from app.open_folder import open_folder
-from app.project import PointSource
+from app.document import commands
+from app.document.open_folder import open_folder
+from app.document.project import PointSource
 from uglli_core import FacePrediction
 
 
@@ -80,7 +80,7 @@ def test_box_commands_undo_and_keep_the_prediction(qapp, project):
 
 
 def test_a_change_the_store_refuses_never_reaches_the_stack(qapp, project, monkeypatch):
-    from app.project import SaveError
+    from app.document.project import SaveError
 
     def refuse(**_):
         raise SaveError("disk full")

@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 import pytest
 
-from app.open_folder import open_folder
-from app.store import DATABASE_NAME, ReviewStore
+from app.document.open_folder import open_folder
+from app.document.store import DATABASE_NAME, ReviewStore
 
 KILLS = 30
 SEED = 20240611
@@ -368,7 +368,7 @@ def test_a_store_is_never_replaced_when_it_only_cannot_be_opened(tmp_path):
     """Failures that say nothing about the content (here: the path is a folder) leave it alone."""
     path = tmp_path / DATABASE_NAME
     path.mkdir()
-    from app.store import StoreOpenError
+    from app.document.store import StoreOpenError
     with pytest.raises(StoreOpenError):
         ReviewStore(path)
     assert path.is_dir() and not _asides(tmp_path)

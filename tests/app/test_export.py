@@ -3,8 +3,8 @@ import json
 
 import numpy as np
 
-from app.export import pts_name, plan_export, write_export
-from app.open_folder import open_folder
+from app.document.export import pts_name, plan_export, write_export
+from app.document.open_folder import open_folder
 from uglli_core import read_pts
 
 

@@ -6,8 +6,8 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 
-from app.model_control import FineTuneSettings
-from app.model_versions import state_dir
+from app.workers.model_control import FineTuneSettings
+from app.document.model_versions import state_dir
 from uglli_core import load_checkpoint
 from uglli_core.finetune import DEFAULT_LR
 

@@ -1,7 +1,7 @@
 """Toolbar icons: every toolbar action draws one, and every icon file belongs to an action."""
 from PySide6.QtWidgets import QToolBar
 
-from app.actions import ACTIONS, ICONS
+from app.window.actions import ACTIONS, ICONS
 
 
 def test_every_toolbar_action_has_a_visible_icon(make_window):

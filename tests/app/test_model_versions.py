@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from fresh_imports import assert_imports_load_none_of
 
-from app import model_versions
-from app.corrections import corrected_faces, face_records, held_out_count, repredictable_faces
-from app.model_versions import ModelVersions, ModelVersionsError, state_dir
-from app.open_folder import open_folder
+from app.document import model_versions
+from app.document.corrections import corrected_faces, face_records, held_out_count, repredictable_faces
+from app.document.model_versions import ModelVersions, ModelVersionsError, state_dir
+from app.document.open_folder import open_folder
 from uglli_core import FacePrediction
 from uglli_core.data import split_records
 
@@ -170,4 +170,4 @@ def test_held_out_count_matches_the_core_split(crops_folder, tmp_path):
 
 
 def test_the_plain_modules_load_no_qt():
-    assert_imports_load_none_of(("app.model_versions", "app.corrections"))
+    assert_imports_load_none_of(("app.document.model_versions", "app.document.corrections"))

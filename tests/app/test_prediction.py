@@ -1,8 +1,8 @@
 """Prediction in the background: cancel, resume, the detector, bad input, no model."""
 import pytest
 
-import app.prediction
-from app.face_table import STATUS
+import app.workers.prediction
+from app.views.face_table import STATUS
 
 
 def _statuses(window):
@@ -11,7 +11,7 @@ def _statuses(window):
 
 
 def test_cancelled_prediction_resumes_where_it_stopped(qtbot, make_window, crops_folder, monkeypatch):
-    monkeypatch.setattr(app.prediction, "BATCH_SIZE", 1)
+    monkeypatch.setattr(app.workers.prediction, "BATCH_SIZE", 1)
     window = make_window()
     done = []
     window.prediction.finished.connect(done.append)
@@ -35,7 +35,7 @@ def test_detector_finds_faces_and_misses_are_reported(qtbot, make_window, open_a
     def fake_detector(image):
         return [(100.0, 100.0, 220.0, 240.0)] if image.shape[1] > 800 else []
 
-    monkeypatch.setattr(app.prediction, "detect_faces", fake_detector)
+    monkeypatch.setattr(app.workers.prediction, "detect_faces", fake_detector)
     (photos_folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     window = make_window()
     project = open_and_predict(window, photos_folder)
@@ -47,7 +47,7 @@ def test_detector_finds_faces_and_misses_are_reported(qtbot, make_window, open_a
     assert project.image(next(i.id for i in project.images if i.path == "broken.jpg")).unreadable
     # Detection is not repeated when the folder is opened again.
     window.close_project()
-    monkeypatch.setattr(app.prediction, "detect_faces", lambda image: pytest.fail("detected twice"))
+    monkeypatch.setattr(app.workers.prediction, "detect_faces", lambda image: pytest.fail("detected twice"))
     window.open_folder(photos_folder)
     assert not window.prediction.running and len(list(window.project.faces())) == len(faces)
 
@@ -57,7 +57,7 @@ def test_missing_detector_is_a_message_not_a_crash(qtbot, make_window, open_and_
     def no_detector(image):
         raise ImportError("No module named 'uglli_core.detect'")
 
-    monkeypatch.setattr(app.prediction, "detect_faces", no_detector)
+    monkeypatch.setattr(app.workers.prediction, "detect_faces", no_detector)
     window = make_window()
     open_and_predict(window, photos_folder)
     assert all("detector is not installed" in s for s in _statuses(window).values())

@@ -3,8 +3,8 @@ import shutil
 
 import numpy as np
 
-from app.open_folder import open_folder
-from app.project import BoxSource, PointSource
+from app.document.open_folder import open_folder
+from app.document.project import BoxSource, PointSource
 
 
 def test_manifest_crops_use_the_manifest_boxes_and_pts(crops_folder, tmp_path):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
-from app.landmark_geometry import ellipse_axes
+from app.document.landmark_geometry import ellipse_axes
 from uglli_core import FacePrediction, read_pts
 
 CHIN = range(5, 12)

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 
-import app.folder_opener
-import app.prediction
-import app.scan
-from app.folder_opener import open_folder_responsively
-from app.open_folder import FolderError, open_folder
-from app.project import Face, warm_scores
+import app.workers.folder_opener
+import app.workers.prediction
+import app.document.scan
+from app.workers.folder_opener import open_folder_responsively
+from app.document.open_folder import FolderError, open_folder
+from app.document.project import Face, warm_scores
 from uglli_core import FacePrediction
 
 N_IMAGES = 40
@@ -41,15 +41,15 @@ def _predicted(project) -> dict[int, FacePrediction]:
 
 
 def test_prediction_is_cancelled_and_resumed_where_it_stopped(qtbot, make_window, tiny16, tmp_path, monkeypatch):
-    monkeypatch.setattr(app.prediction, "BATCH_SIZE", 4)
-    monkeypatch.setattr(app.prediction, "CHUNK_IMAGES", 6)   # several chunks in a run
-    load = app.prediction.load_image
+    monkeypatch.setattr(app.workers.prediction, "BATCH_SIZE", 4)
+    monkeypatch.setattr(app.workers.prediction, "CHUNK_IMAGES", 6)   # several chunks in a run
+    load = app.workers.prediction.load_image
 
     def slow_load(path):   # a tiny model on tiny images is too quick to catch midway
         time.sleep(0.01)
         return load(path)
 
-    monkeypatch.setattr(app.prediction, "load_image", slow_load)
+    monkeypatch.setattr(app.workers.prediction, "load_image", slow_load)
     folder = many_faces(tmp_path / "many")
     window = make_window(model=tiny16)
     sent = []   # (images in the run) per progress report
@@ -100,14 +100,14 @@ def test_browsing_keeps_only_a_few_images_in_memory(make_window, tmp_path):
 
 def test_a_folder_is_read_on_a_worker_thread_while_the_window_paints(qtbot, tmp_path, monkeypatch):
     folder = many_faces(tmp_path / "many", count=30)
-    monkeypatch.setattr(app.scan, "PROGRESS_EVERY", 1)
-    slow = app.scan._manifest_image
+    monkeypatch.setattr(app.document.scan, "PROGRESS_EVERY", 1)
+    slow = app.document.scan._manifest_image
 
     def slow_image(*args):   # as if the folder were big, or on a slow disk
         time.sleep(0.01)
         return slow(*args)
 
-    monkeypatch.setattr(app.scan, "_manifest_image", slow_image)
+    monkeypatch.setattr(app.document.scan, "_manifest_image", slow_image)
     ticks, reports = [], []
     heartbeat = QTimer(interval=5)
     heartbeat.timeout.connect(lambda: ticks.append(time.perf_counter()))

@@ -4,8 +4,8 @@ import sqlite3
 import numpy as np
 import pytest
 
-from app.open_folder import open_folder
-from app.store import DATABASE_NAME, ReviewStore, SCHEMA_VERSION, StoreOpenError
+from app.document.open_folder import open_folder
+from app.document.store import DATABASE_NAME, ReviewStore, SCHEMA_VERSION, StoreOpenError
 from uglli_core import FacePrediction
 
 

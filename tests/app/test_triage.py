@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from app.landmark_geometry import contour_polylines, ellipse_axes, uncertainty_rgb
-from app.project import BoxSource, Face, ImageEntry
-from app.triage import histogram, in_bucket, next_uncertain_point
+from app.document.landmark_geometry import contour_polylines, ellipse_axes, uncertainty_rgb
+from app.document.project import BoxSource, Face, ImageEntry
+from app.document.triage import histogram, in_bucket, next_uncertain_point
 from uglli_core import FacePrediction
 
 

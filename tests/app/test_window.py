@@ -8,9 +8,9 @@ import numpy as np
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from app.actions import ACTIONS, ShortcutsDialog
-from app.recent_folders import settings
-from app.triage import next_uncertain_point
+from app.window.actions import ACTIONS, ShortcutsDialog
+from app.window.session import settings
+from app.document.triage import next_uncertain_point
 
 
 def _in_view(canvas, x0, y0, x1, y1) -> bool:
@@ -139,7 +139,7 @@ def test_the_last_folder_window_geometry_and_panel_sizes_come_back(qtbot, crops_
     from PySide6.QtWidgets import QApplication, QDockWidget
 
     from app import main as app_main
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
 
     window = MainWindow(tmp_path / "none.pt")
     qtbot.addWidget(window)
@@ -191,7 +191,7 @@ def test_screenshot_from_the_command_line(crops_folder, tiny_model, tmp_path):
 
 def test_headers_are_readable_and_a_score_column_sorts_worst_first_keeping_the_selection_in_view(
         qtbot, make_window, open_and_predict, crops_folder, tmp_path):
-    from app.face_table import DISAGREEMENT, HEADERS
+    from app.views.face_table import DISAGREEMENT, HEADERS
 
     for k in range(40):   # a list longer than the panel, so that the selection can leave the view
         (crops_folder / f"copy{k:02d}.jpg").write_bytes((crops_folder / "afw/111076519_1.jpg").read_bytes())

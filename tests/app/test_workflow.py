@@ -5,8 +5,8 @@ import json
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt
 
-from app.face_table import DISAGREEMENT, UNCERTAINTY
-from app.project import PointSource
+from app.views.face_table import DISAGREEMENT, UNCERTAINTY
+from app.document.project import PointSource
 from uglli_core import read_pts
 
 
@@ -88,7 +88,7 @@ def test_export_never_replaces_originals_without_asking(make_window, crops_folde
     window.project.move_point(face, 0, (1.0, 1.0))
     window.project.set_face_reviewed(face, True)
     asked = []
-    monkeypatch.setattr("app.main_window.ask_replace_existing",
+    monkeypatch.setattr("app.window.main_window.ask_replace_existing",
                         lambda parent, existing, folder: asked.append(existing))  # the user cancels
     assert window.export_to(crops_folder) == []
     assert asked and (crops_folder / face.image.path).with_suffix(".pts") in asked[0]

@@ -7,7 +7,7 @@ evaluate`` and ``train``); images with neither are left for the face detector.
 
 Opening a folder of tens of thousands of images must stay quick, so no image file
 is opened here: whether a box or an annotation fits its image is checked when the
-image is read for prediction (:mod:`app.prediction`), with the same rule
+image is read for prediction (:mod:`app.workers.prediction`), with the same rule
 (:func:`uglli_core.images.box_problem`) that ``uglli predict`` applies.
 """
 from __future__ import annotations

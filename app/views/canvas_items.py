@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (QGraphicsEllipseItem, QGraphicsItem, QGraphicsIte
 
 from uglli_core import N_LANDMARKS
 
-from .landmark_geometry import contour_polylines, ellipse_axes, uncertainty_rgb
-from .project import Face, ImageEntry, PointSource
+from ..document.landmark_geometry import contour_polylines, ellipse_axes, uncertainty_rgb
+from ..document.project import Face, ImageEntry, PointSource
 
 POINT_RADIUS = 4.0            # screen pixels, at full size
 SELECTED_RADIUS = 7.0

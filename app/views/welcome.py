@@ -9,8 +9,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout,
                                QWidget)
 
-from .recent_folders import MISSING
-
+MISSING = " (missing)"          # after a recent folder that no longer exists
 MISSING_COLOUR = QColor(150, 150, 150)
 PANEL_WIDTH = 640
 

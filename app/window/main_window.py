@@ -11,28 +11,28 @@ from PySide6.QtWidgets import (QDialog, QDockWidget, QFileDialog, QLabel, QMainW
 
 from uglli_core import BUNDLED_MODEL, ImageReadError
 
-from . import commands
+from ..dialogs.export_dialog import ExportDialog, ask_replace_existing
+from ..dialogs.finetune_dialog import FineTuneDialog, VersionsDialog
+from ..document import commands
+from ..document.export import export_counts, export_report, plan_export, write_export
+from ..document.open_folder import FolderError
+from ..document.project import Face, ImageEntry, Project, SaveError
+from ..document.propagation import Propagation
+from ..document.store import StoreOpenError
+from ..document.triage import next_uncertain_point
+from ..views.canvas import FaceCanvas
+from ..views.canvas_legend import edit_hint
+from ..views.face_list import FaceListPanel
+from ..views.histogram import UncertaintyHistogram
+from ..views.image_cache import PixmapCache
+from ..views.notice_bar import NoticeBar
+from ..views.progress_panel import ProgressPanel
+from ..views.welcome import WelcomePanel
+from ..workers.folder_opener import open_folder_responsively
+from ..workers.model_control import ModelControl
+from ..workers.prediction import PredictionController
 from .actions import ACTIONS, NUDGES, OWN_STATE, WITHOUT_FOLDER, ShortcutsDialog, make_action
-from .canvas import FaceCanvas
-from .canvas_legend import edit_hint
-from .export import export_counts, export_report, plan_export, write_export
-from .export_dialog import ExportDialog, ask_replace_existing
-from .face_list import FaceListPanel
-from .finetune_dialog import FineTuneDialog, VersionsDialog
-from .histogram import UncertaintyHistogram
-from .image_cache import PixmapCache
-from .model_control import ModelControl
-from .notice_bar import NoticeBar
-from .folder_opener import open_folder_responsively
-from .open_folder import FolderError
-from .prediction import PredictionController
-from .propagation import Propagation
-from .progress_panel import ProgressPanel
-from .project import Face, ImageEntry, Project, SaveError
-from .recent_folders import RecentFolders, restore_window, save_window
-from .store import StoreOpenError
-from .triage import next_uncertain_point
-from .welcome import WelcomePanel
+from .session import RecentFolders, restore_window, save_window
 
 SCORE_REFRESH_MS = 300
 

@@ -73,7 +73,7 @@ WITHOUT_FOLDER = {"open_folder", "choose_model", "quit", "show_ellipses", "show_
 OWN_STATE = {"undo", "redo", "cancel_prediction"}
 
 # Next to the bundled model, found from the checkout like uglli_core.checkpoint.BUNDLED_MODEL.
-ICONS = Path(__file__).resolve().parent.parent / "resources" / "icons"
+ICONS = Path(__file__).resolve().parents[2] / "resources" / "icons"
 
 MOUSE_HELP = (
     ("Select and drag a point (one undo step)", "Left drag on a point"),

@@ -4,9 +4,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractScrollArea, QLabel
 
+from ..document.landmark_geometry import ALARM_UNCERTAINTY, CALM_UNCERTAINTY, uncertainty_rgb
+from ..document.project import Face, PointSource
 from .canvas_items import PREDICTION_COLOUR
-from .landmark_geometry import ALARM_UNCERTAINTY, CALM_UNCERTAINTY, uncertainty_rgb
-from .project import Face, PointSource
 
 MARGIN = 8
 SOURCES = {

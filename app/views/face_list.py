@@ -1,12 +1,12 @@
-"""The face list panel: the table of faces (see :mod:`app.face_table`) and the note
+"""The face list panel: the table of faces (see :mod:`app.views.face_table`) and the note
 saying when the histogram filters it."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QTableView, QToolButton, QVBoxLayout, QWidget
 
+from ..document.project import Face, ImageEntry
 from .face_table import HEADERS, UNCERTAINTY, FaceTableModel
-from .project import Face, ImageEntry
 
 COLUMN_WIDTHS = (125, 40, 100, 110, 70, 150)   # at least; wider where the header needs it
 HEADER_ROOM = 30          # pixels beside a header's text: margins and the sort arrow

@@ -1,4 +1,4 @@
-"""Fine-tuning on a worker thread, the way :mod:`app.prediction` predicts.
+"""Fine-tuning on a worker thread, the way :mod:`app.workers.prediction` predicts.
 
 :class:`FineTuneWorker` lives in its own QThread and calls the core's
 :func:`uglli_core.fine_tune` (the same ``fit`` as ``uglli train``). Its progress events

@@ -1,6 +1,6 @@
 """Opening a folder without freezing the window (Qt, no widgets).
 
-:func:`open_folder_responsively` runs :func:`app.open_folder.open_folder` on a worker
+:func:`open_folder_responsively` runs :func:`app.document.open_folder.open_folder` on a worker
 thread and keeps the GUI thread's event loop turning meanwhile (painting, timers,
 progress), so that a folder of tens of thousands of images does not freeze the window
 while it is listed, read and recorded. Keyboard and mouse input waits until the folder
@@ -15,8 +15,8 @@ from typing import Callable
 
 from PySide6.QtCore import QEventLoop, QTimer
 
-from .open_folder import open_folder
-from .project import Project
+from ..document.open_folder import open_folder
+from ..document.project import Project
 
 POLL_MS = 25                # how often the progress is passed on
 QUICK_S = 0.05              # a folder opened within this needs no event loop at all
@@ -24,7 +24,7 @@ QUICK_S = 0.05              # a folder opened within this needs no event loop at
 
 def open_folder_responsively(folder: str | Path, fallback_root: Path,
                              progress: Callable[[int, int], None] | None = None) -> Project:
-    """:func:`~app.open_folder.open_folder` on a worker thread; ``progress(done, total)``
+    """:func:`~app.document.open_folder.open_folder` on a worker thread; ``progress(done, total)``
     (new images read so far, of how many) is called on the GUI thread now and then."""
     outcome: dict[str, object] = {}
     counts = [0, 0]

@@ -1,7 +1,7 @@
 """The review data model, in plain Python: Project → ImageEntry → Face.
 
 The GUI only displays and edits this model. Every change goes through a
-:class:`Project` method, which first commits it to the :class:`~app.store.ReviewStore`
+:class:`Project` method, which first commits it to the :class:`~app.document.store.ReviewStore`
 (one transaction), then changes the objects and then announces it through
 :attr:`Project.events`; a change that cannot be saved is rolled back and reported
 through ``events.save_failed`` instead.
@@ -101,7 +101,7 @@ class Face:
     point_reviewed: np.ndarray = field(default_factory=lambda: np.zeros(N_LANDMARKS, bool))
     reviewed: bool = False
     # (prediction, that prediction fused with the reviewer's placed points) while a
-    # correction moved the other points (app.propagation); not saved
+    # correction moved the other points (app.document.propagation); not saved
     fused: tuple[FacePrediction, FacePrediction] | None = field(default=None, repr=False)
     _scored: FacePrediction | None = field(default=None, init=False, repr=False)
     _score_cache: tuple = field(default=(None, None, None, None), init=False, repr=False)
@@ -212,7 +212,7 @@ class ImageEntry:
 
 
 class Project:
-    """A reviewed folder. Built by :func:`app.open_folder.open_folder`."""
+    """A reviewed folder. Built by :func:`app.document.open_folder.open_folder`."""
 
     def __init__(self, folder: Path, store, images: list[ImageEntry], notices: list[str]):
         self.folder = folder

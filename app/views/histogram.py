@@ -5,7 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 
-from .triage import histogram
+from ..document.triage import histogram
 
 BAR_COLOUR = (90, 150, 220)
 SELECTED_COLOUR = (250, 190, 40)

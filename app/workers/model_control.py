@@ -2,9 +2,9 @@
 
 The main window owns one :class:`ModelControl`. It keeps the starting model (version 0:
 ``--model`` or File → Choose Model…, else the bundled one), opens the folder's
-:class:`~app.model_versions.ModelVersions`, starts fine-tuning runs on the
-:class:`~app.finetune_worker.FineTuneController` and turns their results into versions.
-Switching versions goes through the window's own :class:`~app.prediction.PredictionController`:
+:class:`~app.document.model_versions.ModelVersions`, starts fine-tuning runs on the
+:class:`~app.workers.finetune_worker.FineTuneController` and turns their results into versions.
+Switching versions goes through the window's own :class:`~app.workers.prediction.PredictionController`:
 there is no second way of predicting. It knows no widget: what the user should read
 goes out as signals (:attr:`ModelControl.notice`, :attr:`ModelControl.status`), and the
 window shows the dialogs.
@@ -18,16 +18,16 @@ from PySide6.QtCore import QObject, Signal
 
 from uglli_core.finetune import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
 
-from .corrections import (MIN_FACES, corrected_faces, face_records, held_out_count, mean_uncertainty,
-                          repredictable_faces, uncertainty_moved)
+from ..document.corrections import (MIN_FACES, corrected_faces, face_records, held_out_count, mean_uncertainty,
+                                    repredictable_faces, uncertainty_moved)
+from ..document.model_versions import ModelVersions, ModelVersionsError, state_dir
 from .finetune_worker import FineTuneController, FineTuneJob
-from .model_versions import ModelVersions, ModelVersionsError, state_dir
 from .prediction import PredictionController
 
 
 @dataclass
 class FineTuneSettings:
-    faces: str = "both"            # see app.corrections.CHOICES
+    faces: str = "both"            # see app.document.corrections.CHOICES
     epochs: int = DEFAULT_EPOCHS
     lr: float = DEFAULT_LR
     share: float = DEFAULT_SHARE   # of the fine-tuned weights in the new model

@@ -31,7 +31,7 @@ from uglli_core.data import MANIFEST_NAME, tight_box
 from uglli_core.geometry import Box
 from uglli_core.images import box_problem
 
-from .project import BoxSource, Face, Project
+from ..document.project import BoxSource, Face, Project
 
 BATCH_SIZE = 16
 CHUNK_IMAGES = 256   # images handed to the worker at a time: a run over 50,000 starts at once
@@ -72,7 +72,7 @@ def refusal(job: ImageJob, face: FaceJob, size: tuple[int, int]) -> tuple[str, b
 
 
 def _pts_name(job: ImageJob, face: FaceJob) -> str:
-    """The .pts file a face's annotation came from (see :func:`app.scan.scan_folder`)."""
+    """The .pts file a face's annotation came from (see :func:`app.document.scan.scan_folder`)."""
     image = Path(job.path)
     if face.source is BoxSource.ANNOTATION:
         files = dict(annotation_files(image))

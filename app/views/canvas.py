@@ -20,9 +20,9 @@ from PySide6.QtGui import QColor, QCursor, QMouseEvent, QPainter, QPixmap, QWhee
 from PySide6.QtWidgets import (QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem,
                                QGraphicsView)
 
+from ..document.project import Face, ImageEntry
 from .canvas_items import HANDLE_SIZE, OVERLAYS, FaceOverlay, add_box_items, cosmetic_pen
 from .canvas_legend import CanvasLegend
-from .project import Face, ImageEntry
 
 PICK_DISTANCE = 9.0       # screen pixels within which a press takes a point
 DRAG_THRESHOLD = 3.0      # screen pixels a press must travel to count as a drag

@@ -8,11 +8,12 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QObject, QSettings, Signal
 from PySide6.QtWidgets import QMainWindow, QMenu
 
+from ..views.welcome import MISSING
+
 LIMIT = 8
 KEY = "recent_folders"
 OPEN_KEY = "open_folder"       # the folder open now; cleared when the reviewer closes it
 GEOMETRY_KEY, STATE_KEY = "window/geometry", "window/state"
-MISSING = " (missing)"
 
 
 def settings() -> QSettings:

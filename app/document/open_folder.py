@@ -1,7 +1,7 @@
 """Opening a folder: its store, what was saved there and what is new on disk, as a Project.
 
 Plain Python: :func:`open_folder` may run on a worker thread (see
-:mod:`app.folder_opener`), so that a folder of tens of thousands of images does not
+:mod:`app.workers.folder_opener`), so that a folder of tens of thousands of images does not
 freeze the window while it is read.
 """
 from __future__ import annotations

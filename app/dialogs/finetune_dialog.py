@@ -1,5 +1,5 @@
 """Model → Fine-tune on Corrections… and Model → Versions…: the two windows of
-:class:`~app.model_control.ModelControl`. Neither is modal: the review goes on while a
+:class:`~app.workers.model_control.ModelControl`. Neither is modal: the review goes on while a
 model trains."""
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFormLayout, QHBox
 
 from uglli_core.finetune import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
 
-from .corrections import CHOICES, held_out_count, held_out_warning
-from .loss_plot import TrainingPlot
-from .model_control import FineTuneSettings
+from ..document.corrections import CHOICES, held_out_count, held_out_warning
+from ..views.loss_plot import TrainingPlot
+from ..workers.model_control import FineTuneSettings
 
 LEARNING_RATES = ("1e-3", "3e-4", "2e-4", "1e-4", "3e-5", "1e-5")
 ERROR_STYLE = "color: #a00000;"

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from .landmark_geometry import uncertainty_rgb
-from .project import Face, ImageEntry, Project
-from .triage import in_bucket
+from ..document.landmark_geometry import uncertainty_rgb
+from ..document.project import Face, ImageEntry, Project
+from ..document.triage import in_bucket
 
 IMAGE, FACE, UNCERTAINTY, DISAGREEMENT, REVIEWED, STATUS = range(6)
 HEADERS = ("Image", "Face", "Uncertainty %", "Disagreement d²", "Reviewed", "Status")

@@ -1,0 +1,1 @@
+"""The dialogs: export, fine-tuning, model versions, keyboard shortcuts."""
