@@ -34,3 +34,4 @@ def test_corrected_faces_improve_and_other_faces_do_not_get_worse(datasets, tmp_
     assert after < 0.85 * before
     assert others_after < others_before + 0.3
     assert result.before["faces"] == result.after["faces"] == 2
+    assert tuned.test_time == base.test_time, "the tuned model runs as the starting one (flip, recrop, Σ scale)"

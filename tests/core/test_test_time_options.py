@@ -43,7 +43,7 @@ def test_the_average_of_two_gaussians_is_their_even_mixture():
 def test_a_flipping_predictor_sees_a_mirrored_photo_as_the_mirror_of_the_photo(tmp_path):
     torch.manual_seed(0)
     path = tmp_path / "model.pt"
-    save_checkpoint(path, UGLLINet(ModelConfig(channels=16)).eval(), test_time_flip=True)
+    save_checkpoint(path, UGLLINet(ModelConfig(channels=16)).eval(), test_time={"flip": True})
     predictor = LandmarkPredictor.load(path)
     assert predictor.flip, "the model file says it is run with test-time flip"
     image = np.random.default_rng(3).integers(0, 255, (120, 150, 3), dtype=np.uint8)
@@ -65,7 +65,7 @@ def test_mirror_permutation_is_an_involution():
 def test_recrop_frames_the_face_by_its_first_points_whatever_the_box(tmp_path):
     torch.manual_seed(1)
     path = tmp_path / "model.pt"
-    save_checkpoint(path, UGLLINet(ModelConfig(channels=16)).eval(), test_time_recrop=True)
+    save_checkpoint(path, UGLLINet(ModelConfig(channels=16)).eval(), test_time={"recrop": True})
     predictor = LandmarkPredictor.load(path)
     plain = LandmarkPredictor.load(path, recrop=False)
     assert predictor.recrop and not plain.recrop
