@@ -2,7 +2,7 @@
 
     python scripts/train_bundled.py [--run-dir ~/uglli-runs/bundled-v2] [--max-minutes M]
 
-One ``fit`` with ``RECIPE``: an ImageNet-pretrained MobileNetV2 pyramid under two
+One ``fit`` with ``RECIPE`` (36 epochs): an ImageNet-pretrained MobileNetV2 pyramid under two
 hourglasses (160 px crops, heatmaps at 40×40), 3 warm-up epochs of L1 on the means,
 then the paper's GLL, both beside a heatmap loss that keeps the heatmaps peaked;
 augmented with the kinds of box the app feeds the model and with the small, blurred,
@@ -39,7 +39,7 @@ RECIPE = dict(
     model=ModelConfig(encoder="mobilenet_v2", input_size=160, heatmap_size=40, channels=128,
                       hourglass_depth=2, n_stacks=2),
     augment=AugmentConfig(tight_box=0.25, low_resolution=0.4, min_face=30.0, jpeg=0.3, blur=0.15),
-    epochs=45, warmup_epochs=3, batch_size=16, optimizer="adam", lr=1e-3, lr_milestones=(0.6, 0.85),
+    epochs=36, warmup_epochs=3, batch_size=16, optimizer="adam", lr=1e-3, lr_milestones=(0.6, 0.85),
     lr_gamma=0.3, grad_clip=5.0, heatmap_weight=1.0, heatmap_sigma=1.5, average_decay=0.998, seed=0)
 
 
