@@ -1,6 +1,6 @@
-"""Model → Fine-tune on Corrections… and Model → Versions…: the two windows of
-:class:`~app.workers.model_control.ModelControl`. Neither is modal: the review goes on while a
-model trains."""
+"""Model → Fine-tune on Corrections…: settings, a live loss plot, the figures before and
+after, and making the new version active. Not modal: the review goes on while a model
+trains. Its logic is :class:`~app.workers.model_control.ModelControl`'s."""
 from __future__ import annotations
 
 import math
@@ -8,30 +8,19 @@ import math
 import torch
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QDoubleValidator
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
-                               QProgressBar, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
+from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QSpinBox, QVBoxLayout)
 
 from uglli_core.finetune import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
 
 from ..document.corrections import CHOICES, held_out_count, held_out_warning
 from ..views.loss_plot import TrainingPlot
 from ..workers.model_control import FineTuneSettings
+from .versions_dialog import change
 
 LEARNING_RATES = ("1e-3", "3e-4", "2e-4", "1e-4", "3e-5", "1e-5")
 ERROR_STYLE = "color: #a00000;"
 WARNING_STYLE = "color: #8a5a00;"
-
-
-def change(version, key: str = "nme_io") -> str:
-    """'8.12 → 6.40 %': a version's held-out figure before and after, or '–'."""
-    before, after = version.before.get(key), version.after.get(key)
-    if not _number(before) or not _number(after):
-        return "–"
-    return f"{before:.2f} → {after:.2f} %"
-
-
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 class FineTuneDialog(QDialog):
@@ -251,78 +240,3 @@ class FineTuneDialog(QDialog):
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
         self._say(message, error=not message.startswith("Cancelled"))
-
-
-class VersionsDialog(QDialog):
-    """The folder's model versions with their held-out figures; one can be made active."""
-    COLUMNS = ("Version", "Created", "Parent", "Faces trained on", "Held-out NME_io", "Held-out NME_box", "Active")
-
-    def __init__(self, control, parent=None):
-        super().__init__(parent)
-        self.control = control
-        self.setWindowTitle("Model Versions")
-        self.table = QTableWidget(0, len(self.COLUMNS))
-        self.table.setHorizontalHeaderLabels(self.COLUMNS)
-        self.table.verticalHeader().hide()
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.repredict = QCheckBox("Re-predict the faces nobody has reviewed or edited")
-        self.repredict.setChecked(True)
-        self.activate_button = QPushButton("Make Active")
-        close_button = QPushButton("Close")
-        row = QHBoxLayout()
-        row.addWidget(self.repredict)
-        row.addStretch(1)
-        row.addWidget(self.activate_button)
-        row.addWidget(close_button)
-        self.moved_label = QLabel()      # how the folder's uncertainty moved after the last switch
-        self.moved_label.setWordWrap(True)
-        self.moved_label.hide()
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.table)
-        layout.addWidget(self.moved_label)
-        layout.addLayout(row)
-        self.resize(820, 320)
-        self.activate_button.clicked.connect(self.activate_selected)
-        self.table.itemDoubleClicked.connect(lambda _: self.activate_selected())
-        close_button.clicked.connect(self.hide)
-        control.version_added.connect(lambda _: self.refresh())
-        control.active_changed.connect(lambda _: self.refresh())
-        control.uncertainty_moved.connect(self.moved_label.setText)
-        control.uncertainty_moved.connect(self.moved_label.show)
-
-    def version_numbers(self) -> list[int]:
-        versions = self.control.versions
-        return [0] + ([v.version for v in versions.versions] if versions is not None else [])
-
-    def refresh(self) -> None:
-        versions = self.control.versions
-        numbers = self.version_numbers()
-        active = versions.active if versions is not None else 0
-        self.table.setRowCount(len(numbers))
-        for row, number in enumerate(numbers):
-            if number == 0:
-                cells = (f"v0 · {self.control.base_label()}", "", "", "", "", "", "")
-            else:
-                version = versions.get(number)
-                cells = (f"v{number}", version.created.replace("T", " "), f"v{version.parent}",
-                         str(len(version.trained_on)), change(version), change(version, "nme_box"), "")
-            for column, text in enumerate(cells[:-1] + ("✓" if number == active else "",)):
-                self.table.setItem(row, column, QTableWidgetItem(text))
-        self.select_version(active)
-
-    def select_version(self, number: int) -> None:
-        numbers = self.version_numbers()
-        if number in numbers:
-            self.table.selectRow(numbers.index(number))
-
-    def selected_version(self) -> int | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self.version_numbers()[rows[0].row()] if rows else None
-
-    def activate_selected(self) -> None:
-        number = self.selected_version()
-        if number is not None:
-            self.control.make_active(number, repredict=self.repredict.isChecked())

@@ -1,13 +1,11 @@
 """Every command of the main window with its menu and keys, in one table that builds
-the menus and the Help → Keyboard Shortcuts dialog, so the two cannot disagree."""
+the menus and the rows of the Help → Keyboard Shortcuts dialog, so the two cannot disagree."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout
 
 
 @dataclass(frozen=True)
@@ -110,37 +108,6 @@ def key_text(spec: ActionSpec) -> str:
     return ", ".join(QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText) for key in spec.keys)
 
 
-class ShortcutsDialog(QDialog):
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("Keyboard Shortcuts")
-        rows = [(spec.text.replace("&", ""), key_text(spec)) for spec in ACTIONS if spec.keys] + list(MOUSE_HELP)
-        self.table = QTableWidget(len(rows), 2, self)
-        self.table.setHorizontalHeaderLabels(["Command", "Keys / mouse"])
-        for row, (command, keys) in enumerate(rows):
-            self.table.setItem(row, 0, QTableWidgetItem(command))
-            self.table.setItem(row, 1, QTableWidgetItem(keys))
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)   # compact rows
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=self)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.table)
-        layout.addWidget(buttons)
-        self._fit_to_table()
-
-    def _fit_to_table(self) -> None:
-        """As wide as the table's columns, as tall as its rows (within the screen)."""
-        table = self.table
-        table.resizeColumnsToContents()
-        frame = 2 * table.frameWidth()
-        width = table.horizontalHeader().length() + frame + table.verticalScrollBar().sizeHint().width()
-        height = table.horizontalHeader().height() + table.verticalHeader().length() + frame
-        margins = self.layout().contentsMargins()
-        extra_height = margins.top() + margins.bottom() + self.layout().spacing() + 40   # the Close button
-        screen = self.screen().availableGeometry()
-        self.resize(min(width + margins.left() + margins.right(), screen.width()),
-                    min(height + extra_height, int(0.9 * screen.height())))
+def shortcut_rows() -> list[tuple[str, str]]:
+    """(command, keys) of every command with keys, then what the mouse does: for Help → Keyboard Shortcuts."""
+    return [(spec.text.replace("&", ""), key_text(spec)) for spec in ACTIONS if spec.keys] + list(MOUSE_HELP)

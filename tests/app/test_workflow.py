@@ -88,7 +88,7 @@ def test_export_never_replaces_originals_without_asking(make_window, crops_folde
     window.project.move_point(face, 0, (1.0, 1.0))
     window.project.set_face_reviewed(face, True)
     asked = []
-    monkeypatch.setattr("app.window.main_window.ask_replace_existing",
+    monkeypatch.setattr("app.window.exporting.ask_replace_existing",
                         lambda parent, existing, folder: asked.append(existing))  # the user cancels
     assert window.export_to(crops_folder) == []
     assert asked and (crops_folder / face.image.path).with_suffix(".pts") in asked[0]
