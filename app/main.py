@@ -50,15 +50,18 @@ def _screenshot(app, window, folder: Path, out: Path) -> int:
     result = {"code": 1}
 
     def grab() -> None:
-        window.next_uncertain_point()  # show the most uncertain point, as a reviewer would start
         saved = window.grab().save(str(out))
         result["code"] = 0 if saved else 1
         if not saved:
             print(f"could not write {out}", file=sys.stderr)
         window.close()
 
+    def show_the_work() -> None:
+        window.next_uncertain_point()  # the most uncertain point, as a reviewer would start
+        QTimer.singleShot(SCREENSHOT_SETTLE_MS, grab)   # after the status bar has laid out its new text
+
     def settle() -> None:
-        QTimer.singleShot(SCREENSHOT_SETTLE_MS, grab)
+        QTimer.singleShot(SCREENSHOT_SETTLE_MS, show_the_work)
 
     window.prediction_done.connect(settle)
     if not window.open_folder(folder):

@@ -25,7 +25,7 @@ class ExportDialog(QDialog):
         folder_row.addWidget(choose)
         self.reviewed_only = QRadioButton(f"Reviewed faces only ({reviewed}): those accepted with A")
         self.every_face = QRadioButton(f"Every face with points ({with_points}): reviewed, annotated or predicted")
-        self.reviewed_only.setChecked(True)
+        (self.reviewed_only if reviewed else self.every_face).setChecked(True)   # never a dead choice
         note = QLabel("Writes one .pts file per face (<stem>.pts, or <stem>_<k>.pts for face k) and "
                       "landmarks_coco.json; asks before replacing any file.")
         note.setWordWrap(True)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem
 MISSING = " (missing)"          # after a recent folder that no longer exists
 MISSING_COLOUR = QColor(150, 150, 150)
 PANEL_WIDTH = 640
+RECENT_ROWS_SHOWN = 8
 
 
 class WelcomePanel(QWidget):
@@ -34,6 +35,8 @@ class WelcomePanel(QWidget):
         self.open_button.setDefault(True)
         self.open_button.clicked.connect(self.choose_requested)
         self.recent = QListWidget()
+        rows = RECENT_ROWS_SHOWN * (self.recent.fontMetrics().height() + 4) + 2 * self.recent.frameWidth()
+        self.recent.setMaximumHeight(rows)   # not a tall empty box for a short list
         self.recent.itemActivated.connect(self._open_item)
         self.recent.currentItemChanged.connect(lambda *_: self._enable_buttons())
         self.open_recent_button = QPushButton("Open")

@@ -13,6 +13,9 @@ from ..workers.folder_opener import open_folder_responsively
 from .actions import OWN_STATE, WITHOUT_FOLDER
 
 
+FOLDER_TOPICS = ("folder", "save", "export", "uncertainty", "fine_tune")   # notices about the open folder
+
+
 def fallback_state_root() -> Path:
     """Where the state of folders that cannot be written is kept."""
     data = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
@@ -75,6 +78,8 @@ class Folders:
         self.pixmaps.clear()
         self.project.close()
         self.project = None
+        for topic in FOLDER_TOPICS:   # what was said of that folder no longer holds
+            self.notices.clear_topic(topic)
 
     def close_folder(self) -> None:
         """File → Close Folder: back to the welcome panel (where the next session starts too)."""

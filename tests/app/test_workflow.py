@@ -127,12 +127,14 @@ def test_export_scope_is_a_visible_choice_and_the_message_says_what_was_written(
     def fill_in_the_dialog():
         dialog = QApplication.activeModalWidget()
         seen["texts"] = (dialog.reviewed_only.text(), dialog.every_face.text())
+        seen["checked"] = dialog.reviewed_only.isChecked()
         dialog.folder_edit.setText(str(out))
         qtbot.mouseClick(dialog.every_face, Qt.MouseButton.LeftButton)
         qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
 
     QTimer.singleShot(100, fill_in_the_dialog)
     window.actions["export"].trigger()
+    assert seen["checked"] is True, "with a reviewed face, 'reviewed only' is the default"
     assert "Reviewed faces only (1)" in seen["texts"][0] and "Every face with points (3)" in seen["texts"][1]
     assert sorted(p.name for p in out.glob("*.pts")) == ["1051618982_1.pts", "111076519_1.pts", "111076519_2.pts"]
     assert f"Exported 3 .pts files and landmarks_coco.json to {out}." in window.notices.messages
@@ -151,3 +153,20 @@ def test_a_notice_clears_once_a_later_action_of_its_kind_succeeds(make_window, c
     assert any("Cannot open" in m for m in window.notices.messages) and window.notices.isVisibleTo(window)
     assert window.open_folder(crops_folder)
     assert not any("Cannot open" in m for m in window.notices.messages)
+    window.export_to(tmp_path / "out")                       # nothing reviewed: said in a notice
+    assert any("Nothing to export" in m for m in window.notices.messages)
+    window.close_folder()
+    assert not any("Nothing to export" in m for m in window.notices.messages), "it was about the closed folder"
+    assert any("No model file" in m for m in window.notices.messages), "this one is about the app, and stays"
+
+
+def test_with_no_face_reviewed_the_export_dialog_starts_on_every_face(qtbot, tmp_path):
+    from app.dialogs.export_dialog import ExportDialog
+
+    dialog = ExportDialog(None, tmp_path, reviewed=0, with_points=12)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.every_face.isChecked() and dialog.export_button.isEnabled()
+    qtbot.mouseClick(dialog.reviewed_only, Qt.MouseButton.LeftButton)
+    assert not dialog.export_button.isEnabled(), "nothing to export: the button says so"
