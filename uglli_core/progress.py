@@ -15,6 +15,12 @@ import time
 MODES = ("auto", "bar", "json", "none")
 REDRAW_S = 0.1      # a bar is redrawn at most this often (a step event may come every few ms)
 BAR_WIDTH = 30
+MILESTONES = {   # train's other events, as lines
+    "prepare": "preparing {faces} faces",
+    "resume": "resuming after epoch {epoch}",
+    "cancelled": "cancelled during epoch {epoch}",
+    "paused": "paused after epoch {epoch} ({reason}); run the same command again to go on",
+}
 
 
 class ProgressReporter:
@@ -56,8 +62,8 @@ class ProgressReporter:
         elif "done" in event and "total" in event:
             detail = f"{event['faces']} faces" if "faces" in event else ""
             self._bar(kind, event["done"], event["total"], detail, last=event["done"] >= event["total"])
-        elif kind in ("prepare", "resume", "cancelled", "paused"):
-            self._line(" ".join(f"{key} {value}" if key != "event" else str(value) for key, value in event.items()))
+        elif kind in MILESTONES:
+            self._line(MILESTONES[kind].format(**event))
 
     def _bar(self, label: str, done: int, total: int, detail: str, last: bool = False) -> None:
         now = time.monotonic()

@@ -173,12 +173,14 @@ def test_progress_is_a_bar_on_a_terminal_and_json_lines_when_asked():
         reporter = ProgressReporter("auto", stream)
         for done in (1, 2, 3):
             reporter({"event": "predict", "done": done, "total": 3, "faces": 2 * done})
+        reporter({"event": "prepare", "faces": 8})
         reporter({"event": "epoch", "epoch": 1, "epochs": 2, "train_loss": 0.5, "val": {"nme_io": 4.25},
                   "seconds": 3})
         reporter.close()
     assert pipe.getvalue() == ""
     shown = terminal.getvalue()
     assert "predict [" in shown and "] 3/3 6 faces" in shown and "validation NME_io 4.25 %" in shown
+    assert "preparing 8 faces" in shown
     as_json = io.StringIO()
     ProgressReporter("json", as_json)({"event": "predict", "done": 1, "total": 3})
     assert json.loads(as_json.getvalue()) == {"event": "predict", "done": 1, "total": 3}
