@@ -24,7 +24,6 @@ broken down by subset, and on the photo-like set by face size.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -40,6 +39,7 @@ from dlib_baseline import DlibLandmarks  # noqa: E402
 from test_time import TEST_TIME, load_predictors  # noqa: E402
 
 from uglli_core import N_LANDMARKS, LandmarkPredictor, read_manifest  # noqa: E402
+from uglli_core import json_text  # noqa: E402
 from uglli_core.data import apply_split  # noqa: E402
 from uglli_core.detect import FaceDetector  # noqa: E402
 from uglli_core.metrics import CALIBRATED_COVERAGE, landmark_metrics, summary  # noqa: E402
@@ -178,17 +178,6 @@ def format_cell(value, width: int, decimals: int) -> str:
     return f"{value:>{width}.{decimals}f}"
 
 
-def json_safe(value):
-    """NaN (an undefined correlation) as null: JSON has no NaN."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [json_safe(v) for v in value]
-    return value
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="model file (default: the bundled model)")
@@ -216,7 +205,7 @@ def main() -> None:
     report["seconds"] = round(time.perf_counter() - started, 1)
     print(f"\n{report['seconds']:.0f} s")
     if args.out:
-        Path(args.out).write_text(json.dumps(json_safe(report), indent=1, default=str) + "\n")
+        Path(args.out).write_text(json_text.dumps(report, indent=1, default=str) + "\n")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import json_text
 from .checkpoint import CheckpointError
 from .data import DatasetError, apply_split, read_records, split_records
 from .images import ImageReadError, box_problem, load_image
@@ -168,7 +169,7 @@ def run_train(args) -> int:
     finally:
         reporter.close()
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one process says it
-        print(json.dumps({"best": result.best_path and str(result.best_path),
+        print(json_text.dumps({"best": result.best_path and str(result.best_path),
                           "last": result.last_path and str(result.last_path), "epochs_done": result.epochs_done,
                           "metrics": result.metrics, "cancelled": result.cancelled}))
     return 1 if result.cancelled else 0
@@ -186,7 +187,7 @@ def run_evaluate(args) -> int:
         result = evaluate(LandmarkPredictor.load(args.model, args.device), records, args.out, reporter)
     finally:
         reporter.close()
-    print(json.dumps(result, indent=2))
+    print(json_text.dumps(result, indent=2))
     return 0
 
 
@@ -217,7 +218,7 @@ def run_predict(args) -> int:
     info = predictor.info
     output = {"model": {k: v for k, v in info.items() if k != "model_config"} | {"config": info["model_config"]},
               "faces": faces, "errors": errors}
-    text = json.dumps(output)
+    text = json_text.dumps(output)
     if args.output:
         atomic_write_text(Path(args.output), text + "\n")  # a reader never sees half a file
     else:

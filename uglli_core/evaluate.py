@@ -1,12 +1,12 @@
 """Evaluate a model on annotated faces: a JSON of figures and PNG plots."""
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
+from . import json_text
 from .data import FaceRecord
 from .images import ImageReadError, load_image
 from .metrics import CALIBRATED_COVERAGE, cumulative_error_curve, landmark_metrics, summary
@@ -44,7 +44,7 @@ def evaluate(predictor: LandmarkPredictor, records: list[FaceRecord], out_dir: s
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+        (out_dir / "metrics.json").write_text(json_text.dumps(result, indent=2) + "\n")
         plot_figures(metrics, out_dir)
     return result
 

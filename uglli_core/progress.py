@@ -7,10 +7,11 @@ A reporter takes the progress events of :func:`uglli_core.train.fit` (``prepare`
 """
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import time
+
+from . import json_text
 
 MODES = ("auto", "bar", "json", "none")
 REDRAW_S = 0.1      # a bar is redrawn at most this often (a step event may come every few ms)
@@ -39,7 +40,7 @@ class ProgressReporter:
 
     def __call__(self, event: dict) -> None:
         if self.mode == "json":
-            self._write(json.dumps(event) + "\n")
+            self._write(json_text.dumps(event) + "\n")
         elif self.mode == "bar":
             self._show(event)
 

@@ -9,7 +9,6 @@ paper on every hourglass with gradient clipping.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import sys
@@ -23,6 +22,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 
+from . import json_text
 from .averaging import WeightAverage
 from .checkpoint import CheckpointError, build_model, cpu_state_dict, load_checkpoint, save_checkpoint
 from .data import FaceRecord
@@ -87,7 +87,7 @@ class TrainResult:
 def json_lines_printer(stream=sys.stdout) -> Progress:
     """Progress as JSON lines, for other programs to read."""
     def emit(event: dict) -> None:
-        stream.write(json.dumps(event) + "\n")
+        stream.write(json_text.dumps(event) + "\n")
         stream.flush()
     return emit
 

@@ -184,3 +184,9 @@ def test_progress_is_a_bar_on_a_terminal_and_json_lines_when_asked():
     as_json = io.StringIO()
     ProgressReporter("json", as_json)({"event": "predict", "done": 1, "total": 3})
     assert json.loads(as_json.getvalue()) == {"event": "predict", "done": 1, "total": 3}
+
+
+def test_an_undefined_figure_is_written_as_null_not_nan():
+    from uglli_core.json_text import dumps
+    assert json.loads(dumps({"pearson_image": float("nan"), "runs": [1.5, float("inf")]})) == \
+        {"pearson_image": None, "runs": [1.5, None]}
