@@ -13,6 +13,7 @@ import json
 import os
 import random
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,11 +59,13 @@ def read_manifest(path: str | os.PathLike, problems: list[str] | None = None,
     """Records of a 300-W style manifest. Rows that cannot be used are skipped and
     described in ``problems`` when given, else raise :class:`DatasetError`.
 
-    A box (or landmarks) that cannot belong to its image, by the size its header gives,
-    makes the row unusable. With ``points=False`` the ``.pts`` files are not read (a
-    prediction needs only the boxes, so a broken ``.pts`` should not stop it). With
-    ``check_sizes=False`` no image is opened (an app listing 50,000 faces checks each box
-    when it reads that image instead).
+    The faces of each image are numbered 1, 2, … in manifest order, and an image's
+    ``<stem>.pts`` gives the points of its face when it has only one (see
+    :func:`manifest_annotation_file`). A box (or landmarks) that cannot belong to its
+    image, by the size its header gives, makes the row unusable. With ``points=False`` the
+    ``.pts`` files are not read (a prediction needs only the boxes, so a broken ``.pts``
+    should not stop it). With ``check_sizes=False`` no image is opened (an app listing
+    50,000 faces checks each box when it reads that image instead).
     """
     path = Path(path)
     if path.exists() and not path.is_file():
@@ -73,30 +76,111 @@ def read_manifest(path: str | os.PathLike, problems: list[str] | None = None,
         handle = open(path, newline="", encoding="utf-8-sig", errors="surrogateescape")
     except OSError as exc:
         raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+    def unusable(line: int, error: Exception) -> None:
+        message = f"{path.name} line {line}: {error}"
+        if problems is None:
+            raise DatasetError(message) from None
+        problems.append(message)
+
     sizes: dict[Path, tuple[int, int] | None] = {}
+    rows: list[tuple[int, FaceRecord]] = []      # (line, record)
     with handle:
         reader = csv.DictReader(handle, skipinitialspace=True)  # "path, det_x0, ..." too
-        records = []
         try:
             missing = [c for c in REQUIRED_MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
                 raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}")
             for row in reader:
+                # line_num: the row's last line (a quoted field may span several)
                 try:
-                    records.append(_manifest_record(path.parent, row, points, sizes if check_sizes else None))
-                except (DatasetError, PtsError) as exc:
-                    # line_num: the row's last line (a quoted field may span several)
-                    message = f"{path.name} line {reader.line_num}: {exc}"
-                    if problems is None:
-                        raise DatasetError(message) from None
-                    problems.append(message)
+                    rows.append((reader.line_num, _manifest_record(path.parent, row, sizes if check_sizes else None)))
+                except DatasetError as exc:
+                    unusable(reader.line_num, exc)
         except (csv.Error, OSError) as exc:
             raise DatasetError(f"{path}: not a readable CSV table (line {reader.line_num}: {exc})") from None
+    faces = faces_by_image(record for _, record in rows)
+    for image_faces in faces.values():
+        for number, record in enumerate(image_faces, start=1):
+            record.face = number
+    records = []
+    for line, record in rows:
+        same_image = faces[normalised_name(record.name)]
+        if points and (pts_path := manifest_annotation_file(record.image_path, len(same_image))):
+            try:
+                record.points = read_pts(pts_path, sizes.get(record.image_path))
+            except PtsError as exc:
+                unusable(line, exc)
+                continue
+        records.append(record)
     return records
 
 
-def _manifest_record(root: Path, row: dict, with_points: bool,
-                     sizes: dict[Path, tuple[int, int] | None] | None) -> FaceRecord:
+def faces_by_image(records: Iterable[FaceRecord]) -> dict[str, list[FaceRecord]]:
+    """Records by image, named as a folder walk names it (``./a.jpg`` and ``a.jpg`` are
+    one image), in their order."""
+    by_image: dict[str, list[FaceRecord]] = {}
+    for record in records:
+        by_image.setdefault(normalised_name(record.name), []).append(record)
+    return by_image
+
+
+def manifest_annotation_file(image: Path, faces: int) -> Path | None:
+    """The ``.pts`` file that annotates an image a manifest lists with ``faces`` faces:
+    ``<stem>.pts`` for a single face (a 300-W crop); none for several, which one file
+    cannot annotate. The app and every ``uglli`` command attach annotations by this rule."""
+    if faces != 1 or not image.name:   # "/" or "..": no file name to take a stem from
+        return None
+    pts_path = image.with_suffix(".pts")
+    return pts_path if os.path.lexists(pts_path) else None   # a broken link is reported
+
+
+def read_folder_manifest(folder: Path, images: Iterable[str], problems: list[str],
+                         check_sizes: bool = True) -> dict[str, list[FaceRecord]]:
+    """The faces that the ``MANIFEST.csv`` of ``folder``, if there is one, gives the
+    folder's ``images`` (their relative names), by normalised name; boxes only (the app
+    reads each image's annotation when it reads the image, ``uglli predict`` needs none).
+    Unusable rows, a manifest that cannot be read at all and, once per name, why a row's
+    image is not one of ``images`` (outside the folder, missing, hidden, …) are described
+    in ``problems``: the app and ``uglli predict`` read a folder's manifest by this."""
+    manifest = folder / MANIFEST_NAME
+    if not os.path.lexists(manifest):  # a manifest that is a FIFO, a folder or a broken link is reported
+        return {}
+    try:
+        faces = faces_by_image(read_manifest(manifest, problems, points=False, check_sizes=check_sizes))
+    except DatasetError as exc:
+        problems.append(str(exc))
+        return {}
+    images = set(images)
+    problems += [f"{MANIFEST_NAME} lists {_shown(name)}, which {_why_not_an_image(folder, name)}"
+                 for name in sorted(set(faces) - images)]
+    return {name: image_faces for name, image_faces in faces.items() if name in images}
+
+
+def _why_not_an_image(folder: Path, name: str) -> str:
+    """Why a name from the manifest is not among the folder's images (the end of a sentence)."""
+    try:
+        if os.path.isabs(name) or normalised_name(name).split("/")[0] == "..":
+            return "is outside the folder: only images inside it are read"
+        path = folder / name
+        if os.path.isdir(path):
+            return "is a folder, not an image file"
+        if not os.path.lexists(path):
+            return "is not in the folder"
+        if any(part.startswith(".") for part in normalised_name(name).split("/")):
+            return "is hidden (names starting with '.' are skipped)"
+        if not is_image_file(name):
+            return "does not have an image file extension"
+        return "cannot be read as an image file"
+    except (OSError, ValueError):            # e.g. a NUL byte in the name
+        return "is not a valid file name"
+
+
+def _shown(name: str) -> str:
+    return name if name.isprintable() and name.strip() == name and name else repr(name)
+
+
+def _manifest_record(root: Path, row: dict, sizes: dict[Path, tuple[int, int] | None] | None) -> FaceRecord:
     """One row; ``sizes`` caches image sizes from headers, None: do not check sizes."""
     try:
         box = tuple(float(row[k]) for k in ("det_x0", "det_y0", "det_x1", "det_y1"))
@@ -115,11 +199,7 @@ def _manifest_record(root: Path, row: dict, with_points: bool,
         size = sizes[image]
     if size is not None and (problem := box_problem(box, size)):
         raise DatasetError(f"{name}: {problem}")
-    points = None
-    if with_points and image.name:
-        pts_path = image.with_suffix(".pts")
-        points = read_pts(pts_path, size) if os.path.lexists(pts_path) else None
-    return FaceRecord(image, box, points, name=name, subset=row.get("subset", "") or "",
+    return FaceRecord(image, box, name=name, subset=row.get("subset", "") or "",
                       meta={"split": row.get("split", "")})
 
 

@@ -8,25 +8,22 @@ detector is to find them.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
-from .data import (MANIFEST_NAME, AnnotationIndex, DatasetError, FaceRecord, normalised_name, read_annotations,
-                   read_manifest, tight_box)
+from .data import (MANIFEST_NAME, AnnotationIndex, FaceRecord, faces_by_image, normalised_name, read_annotations,
+                   read_folder_manifest, read_manifest, tight_box)
 from .images import list_image_files
 
 
 def manifest_jobs(manifest: str | Path):
     """[(name, path, [(face number, box)])] grouped by image, in manifest order; bad rows as errors."""
     problems: list[str] = []
-    records: list[FaceRecord] = read_manifest(manifest, problems, points=False)
-    by_image: dict[str, tuple[Path, list]] = {}
-    for record in records:
-        faces = by_image.setdefault(record.name, (record.image_path, []))[1]
-        faces.append((len(faces) + 1, record.box))
+    by_image = faces_by_image(read_manifest(manifest, problems, points=False))
     errors = [{"image": str(manifest), "error": problem} for problem in problems]
-    if not records and not problems:
+    if not by_image and not problems:
         errors.append({"image": str(manifest), "error": "lists no faces"})
-    return [(name, path, faces) for name, (path, faces) in by_image.items()], errors
+    return [(faces[0].name, faces[0].image_path, _boxes(faces)) for faces in by_image.values()], errors
 
 
 def input_jobs(inputs: list[str], detect: bool = False):
@@ -40,10 +37,10 @@ def input_jobs(inputs: list[str], detect: bool = False):
     for given in inputs:
         path = Path(given)
         if path.is_dir():
-            listed = {} if detect else _folder_manifest_faces(path, errors)
-            for full in list_image_files(path):
-                name = str(full.relative_to(path))
-                known = listed.get(normalised_name(name))
+            images = {normalised_name(str(full.relative_to(path))): full for full in list_image_files(path)}
+            listed = {} if detect else _folder_manifest_faces(path, images, errors)
+            for name, full in images.items():
+                known = listed.get(name)
                 if known is None and not detect:
                     known = _annotated_faces(full, name, annotations, errors)
                 jobs.append((name, full, known))
@@ -54,17 +51,18 @@ def input_jobs(inputs: list[str], detect: bool = False):
     return jobs, errors
 
 
-def _folder_manifest_faces(folder: Path, errors: list) -> dict[str, list]:
-    """The faces a ``MANIFEST.csv`` in ``folder`` gives, by normalised image name."""
-    manifest = folder / MANIFEST_NAME
-    if not os.path.lexists(manifest):
-        return {}
-    try:
-        jobs, problems = manifest_jobs(manifest)
-    except DatasetError as exc:
-        jobs, problems = [], [{"image": str(manifest), "error": str(exc)}]
-    errors += problems
-    return {normalised_name(name): faces for name, _, faces in jobs}
+def _folder_manifest_faces(folder: Path, images: Iterable[str], errors: list) -> dict[str, list]:
+    """The faces a ``MANIFEST.csv`` in ``folder`` gives its ``images``, by normalised name;
+    a row naming anything else (an image outside the folder, …) is an error, as in the app."""
+    problems: list[str] = []
+    listed = read_folder_manifest(folder, images, problems)
+    errors += [{"image": str(folder / MANIFEST_NAME), "error": problem} for problem in problems]
+    return {name: _boxes(faces) for name, faces in listed.items()}
+
+
+def _boxes(faces: list[FaceRecord]) -> list:
+    """[(face number, box)] of an image's manifest faces."""
+    return [(face.face, face.box) for face in faces]
 
 
 def _annotated_faces(image: Path, name: str, annotations: AnnotationIndex, errors: list) -> list | None:

@@ -19,8 +19,8 @@ from typing import Callable
 
 import numpy as np
 
-from uglli_core import AnnotationIndex, DatasetError, PtsError, is_image_file, read_annotations, read_manifest, read_pts
-from uglli_core.data import MANIFEST_NAME, normalised_name, tight_box
+from uglli_core import AnnotationIndex, PtsError, read_annotations, read_pts
+from uglli_core.data import manifest_annotation_file, read_folder_manifest, tight_box
 from uglli_core.geometry import Box
 from uglli_core.images import list_image_files
 
@@ -71,9 +71,7 @@ def scan_folder(folder: Path, known: set[str] = frozenset(), progress: Progress 
     present = list_images(folder)
     new_paths = [p for p in present if p not in known]
     problems: list[str] = []
-    manifest = folder / MANIFEST_NAME
-    # lexists: a manifest that is a FIFO, a folder or a broken link is reported, not ignored
-    listed = _manifest_faces(manifest, problems) if new_paths and os.path.lexists(manifest) else {}
+    listed = _manifest_faces(folder, present, problems) if new_paths else {}
     annotations = AnnotationIndex()
     images = []
     for done, path in enumerate(new_paths):
@@ -83,62 +81,20 @@ def scan_folder(folder: Path, known: set[str] = frozenset(), progress: Progress 
                       else _annotated_image(folder, path, annotations))
     if progress is not None:
         progress(len(new_paths), len(new_paths))
-    present_set = set(present)
-    problems += [f"{MANIFEST_NAME} lists {_shown(name)}, which {_why_not_an_image(folder, name)}"
-                 for name in sorted(set(listed) - present_set)]
     return FolderScan(present, images, [display_text(problem) for problem in problems])
 
 
-def read_manifest_boxes(path: Path, problems: list[str]) -> list[tuple[str, Box]]:
-    """(image path as written, box) of every usable row of a 300-W manifest, without
-    opening the images (their boxes are checked when prediction reads them). Raises
-    DatasetError for a manifest that cannot be read at all."""
-    return [(record.name, record.box)
-            for record in read_manifest(path, problems, points=False, check_sizes=False)]
-
-
-def _manifest_faces(manifest: Path, problems: list[str]) -> dict[str, list[FoundFace]]:
-    """The manifest's boxes by image; its .pts files are read per image, so that a broken
+def _manifest_faces(folder: Path, images: list[str], problems: list[str]) -> dict[str, list[FoundFace]]:
+    """The boxes the folder's manifest gives its images, without opening them (each box is
+    checked when its image is read); the .pts files are read per image, so that a broken
     one costs its image the annotation, not the box."""
-    try:
-        rows = read_manifest_boxes(manifest, problems)
-    except DatasetError as exc:
-        problems.append(str(exc))
-        return {}
-    faces: dict[str, list[FoundFace]] = {}
-    for name, box in rows:
-        found = faces.setdefault(normalised_name(name), [])
-        found.append(FoundFace(box, BoxSource.MANIFEST, number=len(found) + 1))
-    return faces
-
-
-def _why_not_an_image(folder: Path, name: str) -> str:
-    """Why a name from the manifest is not among the folder's images (the end of a sentence)."""
-    try:
-        if os.path.isabs(name) or normalised_name(name).split("/")[0] == "..":
-            return "is outside the folder: only images inside it can be reviewed"
-        path = folder / name
-        if os.path.isdir(path):
-            return "is a folder, not an image file"
-        if not os.path.lexists(path):
-            return "is not in the folder"
-        if any(part.startswith(".") for part in normalised_name(name).split("/")):
-            return "is hidden (names starting with '.' are skipped)"
-        if not is_image_file(name):
-            return "does not have an image file extension"
-        return "cannot be read as an image file"
-    except (OSError, ValueError):            # e.g. a NUL byte in the name
-        return "is not a valid file name"
-
-
-def _shown(name: str) -> str:
-    return name if name.isprintable() and name.strip() == name and name else repr(name)
+    return {name: [FoundFace(record.box, BoxSource.MANIFEST, number=record.face) for record in records]
+            for name, records in read_folder_manifest(folder, images, problems, check_sizes=False).items()}
 
 
 def _manifest_image(folder: Path, path: str, faces: list[FoundFace]) -> FoundImage:
     image = FoundImage(path, faces)
-    pts_path = (folder / path).with_suffix(".pts")
-    if len(faces) == 1 and os.path.lexists(pts_path):  # 300-W crops: one face, <stem>.pts
+    if pts_path := manifest_annotation_file(folder / path, len(faces)):
         try:
             faces[0].annotation = read_pts(pts_path)
         except PtsError as exc:

@@ -5,6 +5,8 @@ import numpy as np
 
 from app.document.open_folder import open_folder
 from app.document.project import BoxSource, PointSource
+from uglli_core.data import read_manifest
+from uglli_core.predict_jobs import input_jobs
 
 
 def test_manifest_crops_use_the_manifest_boxes_and_pts(crops_folder, tmp_path):
@@ -74,4 +76,23 @@ def test_a_broken_pts_costs_a_manifest_crop_its_annotation_not_its_box(crops_fol
     assert len(image.faces) == 1 and image.faces[0].box_source is BoxSource.MANIFEST
     assert image.faces[0].annotation is None and "111076519_1.pts" in image.problem
     assert project.notices == []
+    project.close()
+
+
+def test_a_folder_manifest_reads_as_uglli_reads_it(crops_folder, tmp_path):
+    """An image listed twice has two faces and no annotation (one .pts cannot be both);
+    rows naming no image of the folder are said, in the words ``uglli predict`` uses."""
+    manifest = crops_folder / "MANIFEST.csv"
+    first = manifest.read_text().splitlines()[1]
+    name, rest = first.split(",", 1)
+    with open(manifest, "a") as handle:
+        handle.write(f"{name},{rest}\n../elsewhere.jpg,{rest}\n")
+    project = open_folder(crops_folder, tmp_path / "fallback")
+    twice = next(image for image in project.images if image.path == name)
+    assert [(face.index, face.annotation is None) for face in twice.faces] == [(1, True), (2, True)]
+    records = [r for r in read_manifest(manifest) if r.name == name]
+    assert [(r.face, r.points is None) for r in records] == [(1, True), (2, True)]
+    said = [error["error"] for error in input_jobs([str(crops_folder)])[1]]
+    assert said == project.notices == [
+        "MANIFEST.csv lists ../elsewhere.jpg, which is outside the folder: only images inside it are read"]
     project.close()

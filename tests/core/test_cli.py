@@ -57,6 +57,24 @@ def test_predict_from_a_manifest_writes_the_documented_json(five_faces, tiny_mod
     assert "broken.jpg" in capsys.readouterr().err
 
 
+def test_predict_on_a_folder_reports_manifest_rows_that_name_no_image_of_it(five_faces, tiny_model, capsys):
+    """As the app does: a row naming an image outside the folder, or one not there, is
+    said, not silently dropped; the other rows are predicted."""
+    manifest = five_faces / "MANIFEST.csv"
+    box = manifest.read_text().splitlines()[1].split(",", 1)[1]
+    with open(manifest, "a") as handle:
+        handle.write(f"../elsewhere.jpg,{box}\ngone.jpg,{box}\n")
+    assert main(["predict", str(five_faces), "--model", str(tiny_model)]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert len(result["faces"]) == 5
+    said = [error["error"] for error in result["errors"] if error["image"] == str(manifest)]
+    assert said == [
+        "MANIFEST.csv lists ../elsewhere.jpg, which is outside the folder: only images inside it are read",
+        "MANIFEST.csv lists gone.jpg, which is not in the folder"]
+    assert all(message in captured.err for message in said)
+
+
 def test_predict_exits_non_zero_only_when_nothing_could_be_read(tmp_path, tiny_model, capsys):
     (tmp_path / "a.jpg").write_bytes(b"")
     assert main(["predict", str(tmp_path / "a.jpg"), "--model", str(tiny_model)]) == 1

@@ -75,6 +75,18 @@ def test_a_folder_with_a_manifest_also_gives_the_pts_faces_of_images_it_does_not
     assert [(r.name, r.face, r.box_from_landmarks) for r in records] == [("./a.jpg", 1, False), ("b.jpg", 2, True)]
 
 
+def test_a_manifest_numbers_the_faces_of_an_image_and_gives_its_pts_only_to_a_single_face(tmp_path):
+    """One <stem>.pts cannot annotate several faces: an image listed twice has no points."""
+    for name in ("group.jpg", "crop.jpg"):
+        cv2.imwrite(str(tmp_path / name), np.zeros((100, 120, 3), np.uint8))
+        write_pts(tmp_path / name.replace(".jpg", ".pts"), np.random.default_rng(0).uniform(10, 90, (68, 2)))
+    (tmp_path / "MANIFEST.csv").write_text("path,det_x0,det_y0,det_x1,det_y1\n"
+                                           "group.jpg,5,5,45,45\ncrop.jpg,5,5,95,95\n./group.jpg,50,50,95,95\n")
+    records = read_manifest(tmp_path / "MANIFEST.csv")
+    assert [(r.name, r.face, r.points is not None) for r in records] == [
+        ("group.jpg", 1, False), ("crop.jpg", 1, True), ("./group.jpg", 2, False)]
+
+
 def test_a_malformed_pts_in_a_folder_is_reported(tmp_path):
     cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8, 3), np.uint8))
     (tmp_path / "a.pts").write_text("version: 1\n{\n1 2\n}\n")
