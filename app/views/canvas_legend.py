@@ -28,7 +28,10 @@ def legend_html(face: Face, showing_prediction: bool, ellipses: bool) -> str:
     if showing_prediction:
         lines.append(f"{_swatch(PREDICTION_COLOUR.getRgb()[:3], '✕')} the model's prediction")
     if ellipses and face.prediction is not None:
-        lines.append(f"{_swatch(calm, '◯')} the model's 1σ ellipse around its prediction")
+        # after a correction the ellipses are the prediction fused with it (Face.fused), not around the ✕
+        updated = face.shown_prediction is not face.prediction
+        lines.append(f"{_swatch(calm, '◯')} the model's 1σ ellipse, "
+                     + ("updated by your corrections" if updated else "around its prediction"))
     if face.prediction is None:
         lines.append("not predicted yet")
     return "<br>".join(lines)

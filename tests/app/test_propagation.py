@@ -74,6 +74,18 @@ def test_a_drag_moves_the_unsure_points_and_one_undo_restores_everything(qtbot, 
     assert np.linalg.norm(face.points[CHIN] - window.truth[CHIN], axis=1).mean() == pytest.approx(chin_error_after)
 
 
+def test_the_legend_says_when_the_ellipses_are_updated_by_a_correction(qtbot, window):
+    """After a correction propagates, the ellipses drawn are the fused ones, no longer
+    around the model's prediction (the crosses)."""
+    legend = window.canvas.legend
+    assert "1σ ellipse" in legend.text() and "around its prediction" in legend.text()
+    drag(qtbot, window, 8, window.truth[8])
+    assert "around its prediction" not in legend.text() and "updated by your corrections" in legend.text()
+    assert legend.isVisible() and "✕" in legend.text()
+    window.undo_stack.undo()
+    assert "around its prediction" in legend.text()
+
+
 def test_nudges_propagate_and_the_toggle_turns_propagation_off(qtbot, window):
     face, canvas = window.canvas.face, window.canvas
     canvas.select_point(8)
