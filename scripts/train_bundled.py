@@ -21,7 +21,7 @@ import argparse
 import random
 from pathlib import Path
 
-from uglli_core.calibration import calibrated_scale
+from uglli_core.calibration import calibrated_scale, calibrated_x_shift
 from uglli_core.checkpoint import BUNDLED_MODEL, export_model, load_checkpoint
 from uglli_core.data import apply_split, read_manifest, save_split, split_records
 from uglli_core.detect import FaceDetector
@@ -55,17 +55,21 @@ def finished(folder: Path, epochs: int) -> bool:
 
 
 def export(run_dir: Path, train: list) -> None:
-    """The run's final model into resources/, with its test-time options and the
-    covariance scale that calibrates them on training faces."""
+    """The run's final model into resources/, with its test-time options, the x shift
+    that puts its points where the annotations do, and the covariance scale that
+    calibrates its ellipses, all measured on training faces (uglli_core.calibration)."""
     checkpoint = load_checkpoint(run_dir / "last.pt")
     picked = random.Random(0).sample(train, CALIBRATION_FACES)
     detector = FaceDetector()
-    faces = [(face.image, face.detected_box or face.box, face.points)
-             for make_face in (crop_face, photo_like_face) for face in build_set(make_face, picked, 0, detector)]
-    scale = calibrated_scale(LandmarkPredictor(checkpoint, "cpu", **TEST_TIME), faces)
-    export_model(checkpoint, BUNDLED_MODEL, test_time={**TEST_TIME, "covariance_scale": scale})
-    print(f"wrote {BUNDLED_MODEL}: test-time {TEST_TIME}, covariance scale {scale:.3f} "
-          f"from {len(faces)} training faces")
+    crops = build_set(crop_face, picked, 0, detector)
+    photos = build_set(photo_like_face, picked, 0, detector)
+    predictor = LandmarkPredictor(checkpoint, "cpu", **TEST_TIME)
+    predictor.x_shift = calibrated_x_shift(predictor, [(f.image, f.box, f.points) for f in crops])
+    faces = [(f.image, f.detected_box or f.box, f.points) for f in crops + photos]
+    test_time = {**TEST_TIME, "x_shift": predictor.x_shift, "covariance_scale": calibrated_scale(predictor, faces)}
+    export_model(checkpoint, BUNDLED_MODEL, test_time=test_time)
+    print(f"wrote {BUNDLED_MODEL}: test-time {test_time}, from {len(crops)} training faces, "
+          f"each as its crop and as a photo-like image")
 
 
 def main() -> None:

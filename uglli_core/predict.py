@@ -43,7 +43,7 @@ class FacePrediction:
 
 
 # A model file's ``test_time`` field: how it was measured and is meant to be run.
-TEST_TIME = {"flip": False, "recrop": False, "covariance_scale": 1.0}
+TEST_TIME = {"flip": False, "recrop": False, "covariance_scale": 1.0, "x_shift": 0.0}
 
 
 class LandmarkPredictor:
@@ -62,6 +62,9 @@ class LandmarkPredictor:
         # Σ × this puts 39.3% of true points inside their Mahalanobis-1 ellipse on the
         # training faces, when run as the file says (uglli_core.calibration)
         self.covariance_scale = float(self.test_time["covariance_scale"])
+        # from where the network puts a point to where the annotations put it, in x, as a
+        # share of the crop's side (see uglli_core.calibration)
+        self.x_shift = float(self.test_time["x_shift"])
         self.info = describe(checkpoint)
         self.model = build_model(checkpoint).to(self.device)
         self._checkpoint_name = checkpoint.get("path")
@@ -125,6 +128,7 @@ class LandmarkPredictor:
         if self.flip:
             mirrored = unmirror(*self._run(tensor.flip(-1)), size)
             means, covs = average_gaussians(means, covs, *mirrored)
+        means[..., 0] += self.x_shift * size
         back = np.linalg.inv(matrices)                                  # (B, 3, 3) crop → image
         return (np.stack([transform_points(b, m) for b, m in zip(back, means)]),
                 np.stack([transform_covariances(b, c) for b, c in zip(back, covs)]))
