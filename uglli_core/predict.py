@@ -43,7 +43,7 @@ class FacePrediction:
 
 
 # A model file's ``test_time`` field: how it was measured and is meant to be run.
-TEST_TIME = {"flip": False, "recrop": False, "covariance_scale": 1.0, "x_shift": 0.0}
+TEST_TIME = {"flip": False, "recrop": False, "covariance_scale": 1.0, "x_shift": 0.0, "mirror_shift": 0.0}
 
 
 class LandmarkPredictor:
@@ -65,6 +65,9 @@ class LandmarkPredictor:
         # from where the network puts a point to where the annotations put it, in x, as a
         # share of the crop's side (see uglli_core.calibration)
         self.x_shift = float(self.test_time["x_shift"])
+        # a model trained with AugmentConfig.mirror_shift puts points that far right of the
+        # pixel they mark; unmirroring its mirrored points keeps that
+        self.mirror_shift = float(self.test_time["mirror_shift"])
         self.info = describe(checkpoint)
         self.model = build_model(checkpoint).to(self.device)
         self._checkpoint_name = checkpoint.get("path")
@@ -126,8 +129,9 @@ class LandmarkPredictor:
         tensor = torch.from_numpy(crops).to(self.device).permute(0, 3, 1, 2).float() / 255.0
         means, covs = self._run(tensor)                                 # (B, 68, 2), (B, 68, 2, 2) crop px
         if self.flip:
-            mirrored = unmirror(*self._run(tensor.flip(-1)), size)
-            means, covs = average_gaussians(means, covs, *mirrored)
+            mirrored_means, mirrored_covs = unmirror(*self._run(tensor.flip(-1)), size)
+            mirrored_means[..., 0] += 2 * self.mirror_shift * size
+            means, covs = average_gaussians(means, covs, mirrored_means, mirrored_covs)
         means[..., 0] += self.x_shift * size
         back = np.linalg.inv(matrices)                                  # (B, 3, 3) crop → image
         return (np.stack([transform_points(b, m) for b, m in zip(back, means)]),

@@ -23,6 +23,8 @@ class AugmentConfig:
     rotation: float = 25.0      # degrees, uniform ±
     shift: float = 0.06         # fraction of the crop side, uniform ± in x and y
     flip: float = 0.5           # probability of a left-right mirror
+    mirror_shift: float = 0.0   # how far right of the pixel it marks an annotation sits, as a
+                                # share of the crop side; a mirrored face's labels keep it
     colour: float = 0.3         # brightness, contrast, saturation jitter amplitude
     grey: float = 0.1           # probability of a grey-scale image
     occlusion: float = 0.3      # probability of one random occluding rectangle
@@ -96,9 +98,12 @@ class FaceCrops(Dataset):
                                   angle_deg=rng.uniform(-aug.rotation, aug.rotation),
                                   shift=tuple(rng.uniform(-aug.shift, aug.shift, 2) * size),
                                   flip_width=size if flip else None)
-        matrix = jitter @ crop_transform(tuple(box), size)
-        crop = warp(patch.pixels, matrix, size)
-        points = transform_points(matrix, patch.points)
+        to_crop = crop_transform(tuple(box), size)
+        crop = warp(patch.pixels, jitter @ to_crop, size)
+        labels = transform_points(to_crop, patch.points)                     # (68, 2) before the jitter
+        if flip:  # the mirror x → size−1−x would turn the annotations' offset +d into −d: keep +d
+            labels[:, 0] -= 2 * aug.mirror_shift * size
+        points = transform_points(jitter, labels)
         if flip:
             points = points[MIRROR_68]
         return degrade(jitter_colours(crop, rng, aug), rng, aug), points

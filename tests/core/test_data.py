@@ -6,8 +6,9 @@ import pytest
 
 from uglli_core.data import (DatasetError, annotation_files, apply_split, read_folder, read_manifest, read_records,
                              save_split, split_records, tight_box)
+from uglli_core.geometry import MIRROR_68
 from uglli_core.pts import write_pts
-from uglli_core.samples import AugmentConfig, FaceCrops, FacePatch
+from uglli_core.samples import AugmentConfig, FaceCrops, FacePatch, cut_patches
 
 
 def test_manifest_gives_detector_boxes_and_points(datasets):
@@ -119,3 +120,15 @@ def test_flip_augmentation_moves_pixels_and_renumbers_points():
     ys, xs = np.mgrid[:128, :128]
     found = np.array([(crop * xs).sum(), (crop * ys).sum()]) / crop.sum()
     np.testing.assert_allclose(found, item["points"][45].numpy(), atol=0.5)
+
+
+def test_a_mirrored_training_face_keeps_the_annotations_offset(datasets):
+    record = read_manifest(datasets / "300w" / "MANIFEST.csv")[0]
+    patches = cut_patches([record], 64)
+    still = dict(scale=0.0, rotation=0.0, shift=0.0, colour=0.0, grey=0.0, occlusion=0.0)
+    plain = FaceCrops(patches, 64, AugmentConfig(flip=0.0, **still))[0]["points"].numpy()
+    mirrored = FaceCrops(patches, 64, AugmentConfig(flip=1.0, mirror_shift=0.01, **still))[0]["points"].numpy()
+    # labels d = 0.64 px right of the content: mirrored, they stay 0.64 px right of it
+    unmirrored = mirrored[MIRROR_68]
+    np.testing.assert_allclose(63.0 - unmirrored[:, 0] + 2 * 0.64, plain[:, 0], atol=1e-4)
+    np.testing.assert_allclose(unmirrored[:, 1], plain[:, 1], atol=1e-4)

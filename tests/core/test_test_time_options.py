@@ -77,3 +77,17 @@ def test_recrop_frames_the_face_by_its_first_points_whatever_the_box(tmp_path):
     np.testing.assert_allclose(second.landmarks, framed.landmarks, atol=1e-6)
     np.testing.assert_allclose(second.covariances, framed.covariances, atol=1e-6)
     assert second.box == box, "the face keeps the box it was given"
+
+
+def test_with_a_mirror_shift_a_mirrored_photo_is_the_mirror_shifted_right(tmp_path):
+    torch.manual_seed(5)
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, UGLLINet(ModelConfig(channels=16)).eval(), test_time={"flip": True, "mirror_shift": 0.01})
+    predictor = LandmarkPredictor.load(path)
+    image = np.random.default_rng(6).integers(0, 255, (120, 150, 3), dtype=np.uint8)
+    box = (30.0, 20.0, 110.0, 100.0)
+    face = predictor.predict(image, [box])[0]
+    mirror_face = predictor.predict(image[:, ::-1].copy(), [(149.0 - box[2], box[1], 149.0 - box[0], box[3])])[0]
+    # the annotations sit 1% of the crop (1.1 × 80 px) right of the pixel they mark, in both photos
+    expected = unmirror(mirror_face.landmarks, mirror_face.covariances, 150)[0] + [2 * 0.01 * 1.1 * 80, 0.0]
+    np.testing.assert_allclose(face.landmarks, expected, atol=1e-3)
