@@ -11,6 +11,7 @@ from .checkpoint import export_model, load_checkpoint
 from .data import FaceRecord, split_records
 from .evaluate import evaluate
 from .predict import LandmarkPredictor
+from .samples import AugmentConfig
 from .train import Progress, TrainConfig, fit
 
 
@@ -54,12 +55,14 @@ def fine_tune(init_model: str | os.PathLike | None, records: list[FaceRecord], o
     if not train:
         raise ValueError(f"{len(records)} faces are too few: {len(validation)} are held out for validation")
     before = evaluate_records(LandmarkPredictor(init, device), validation)
-    # the starting model's own loss: a model trained with peaked heatmaps keeps them
+    # the starting model's own loss (a model trained with peaked heatmaps keeps them) and
+    # its own label convention under mirroring
     recipe = init.get("train_config") or {}
     config = TrainConfig(out_dir=str(out_dir), init=init["path"], epochs=epochs, lr=lr, lr_milestones=(0.7,),
                          warmup_epochs=0, batch_size=min(16, len(train)), device=device, seed=seed,
                          heatmap_weight=recipe.get("heatmap_weight", 0.0),
-                         heatmap_sigma=recipe.get("heatmap_sigma", 1.5), log_every=1)
+                         heatmap_sigma=recipe.get("heatmap_sigma", 1.5), log_every=1,
+                         augment=AugmentConfig(mirror_shift=init.get("test_time", {}).get("mirror_shift", 0.0)))
     result = fit(config, train, validation, progress, should_stop)
     if result.cancelled or result.last_path is None:
         return FineTuneResult(None, before, {}, [r.key for r in train], [r.key for r in validation], True)
