@@ -51,7 +51,7 @@ MODEL_FLAGS = {  # flag: (ModelConfig field, type, help, allowed values)
                 "pyramid, heatmaps at a quarter of the input", ENCODERS),
     "hourglass_depth": ("hourglass_depth", int, "halvings inside each hourglass", None),
 }
-PREDICT_BATCH = 32  # faces per network call, across images (6.5-8 ms/face on 2 cores, 12-13 at batch 1)
+PREDICT_BATCH = 32  # faces per network call, across images (18.6 ms/face on 2 cores, 33.8 at batch 1)
 PREDICT_MAX_BYTES = 256 << 20  # ... or fewer, so that decoded photos waiting stay under this
 DEVICE_HELP = "cpu, cuda or cuda:N (default: CUDA when present, else CPU)"
 PROGRESS_HELP = ("progress on stderr: auto = a bar when stderr is a terminal, else none; json = one JSON "
