@@ -43,9 +43,9 @@ RECIPE = dict(
     lr_gamma=0.3, grad_clip=5.0, heatmap_weight=1.0, heatmap_sigma=1.5, average_decay=0.998, seed=0)
 
 
-# How the shipped model is run (LandmarkPredictor). Test-time flip lowered NME_io on
-# training faces by 1.6% but takes a face from 19 to 41 ms at batch 32 on 2 cores,
-# past the budget of 30; recrop did not lower it from the 300-W boxes (model card).
+# How the shipped model is run (LandmarkPredictor). Test-time flip lowers NME_io by
+# about 1% but takes a face from 18.6 to 38.5 ms at batch 32 on 2 cores, past the
+# budget of 30; recrop costs as much (model card).
 TEST_TIME = dict(flip=False, recrop=False)
 CALIBRATION_FACES = 300  # training faces, each as its crop and as a photo-like image
 
