@@ -122,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--workers", type=int, default=None,
                          help="threads that read and detect ahead of the network (default: cores, at most 4; 0: none)")
     predict.add_argument("--progress", choices=MODES, default="auto", help=PROGRESS_HELP)
+    for command in (evaluate, predict):
+        command.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
+                            help="also run each face mirrored and average the two (default: as the model file says)")
+        command.add_argument("--recrop", action=argparse.BooleanOptionalAction, default=None,
+                            help="run each face again, framed by its first points, so a rough box matters less "
+                                 "(default: as the model file says)")
     predict.set_defaults(run=run_predict)
     return parser
 
@@ -184,7 +190,8 @@ def run_evaluate(args) -> int:
         records = apply_split(records, args.split)[1]
     reporter = ProgressReporter(args.progress)
     try:
-        result = evaluate(LandmarkPredictor.load(args.model, args.device), records, args.out, reporter)
+        predictor = LandmarkPredictor.load(args.model, args.device, flip=args.flip, recrop=args.recrop)
+        result = evaluate(predictor, records, args.out, reporter)
     finally:
         reporter.close()
     print(json_text.dumps(result, indent=2))
@@ -197,7 +204,7 @@ def run_predict(args) -> int:
     if not args.inputs and not args.manifest:
         raise ValueError("give images or folders, or --manifest")
     _quiet_opencv()
-    predictor = LandmarkPredictor.load(args.model, args.device)
+    predictor = LandmarkPredictor.load(args.model, args.device, flip=args.flip, recrop=args.recrop)
     if args.manifest:
         jobs, errors = manifest_jobs(args.manifest)
     else:

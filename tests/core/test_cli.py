@@ -8,7 +8,9 @@ import pytest
 
 from uglli_core.checkpoint import save_checkpoint
 from uglli_core.cli import main
+from uglli_core.images import load_image
 from uglli_core.model import ModelConfig, UGLLINet
+from uglli_core.predict import LandmarkPredictor
 from uglli_core.pts import read_pts
 
 
@@ -208,3 +210,18 @@ def test_an_undefined_figure_is_written_as_null_not_nan():
     from uglli_core.json_text import dumps
     assert json.loads(dumps({"pearson_image": float("nan"), "runs": [1.5, float("inf")]})) == \
         {"pearson_image": None, "runs": [1.5, None]}
+
+
+def test_predict_runs_with_the_test_time_options_asked_for(five_faces, tiny_model, tmp_path):
+    manifest = str(five_faces / "MANIFEST.csv")
+    landmarks = {}
+    for options in ([], ["--flip", "--recrop"]):
+        out = tmp_path / f"out{len(options)}.json"
+        assert main(["predict", "--manifest", manifest, "--model", str(tiny_model), "--output", str(out),
+                     *options]) == 0
+        landmarks[len(options)] = np.array(json.loads(out.read_text())["faces"][0]["landmarks"])
+    face = json.loads(out.read_text())["faces"][0]
+    expected = LandmarkPredictor.load(tiny_model, "cpu", flip=True, recrop=True).predict(
+        load_image(five_faces / face["image"]), [face["box"]])[0].landmarks
+    np.testing.assert_allclose(landmarks[2], expected, atol=1e-2)   # batch of 5 vs 1: float noise
+    assert not np.allclose(landmarks[0], landmarks[2])
