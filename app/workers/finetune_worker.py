@@ -12,9 +12,11 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from uglli_core import FaceRecord, fine_tune
+
+from .threads import start_worker_thread
 
 
 @dataclass
@@ -70,15 +72,12 @@ class FineTuneController(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.job: FineTuneJob | None = None   # the run going on
-        self._thread = QThread()
-        self._thread.setObjectName("fine-tune")
         self._worker = FineTuneWorker()
-        self._worker.moveToThread(self._thread)
+        self._thread = start_worker_thread("fine-tune", self._worker)
         self._start.connect(self._worker.run)
         self._worker.event.connect(self._on_event)
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
-        self._thread.start()
         QCoreApplication.instance().aboutToQuit.connect(self.shutdown)
 
     @property

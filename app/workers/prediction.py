@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from uglli_core import (CheckpointError, ImageReadError, LandmarkPredictor, Prepared,
                         annotation_files, detect_faces, load_image, network_threads, read_ahead)
@@ -32,6 +32,7 @@ from uglli_core.geometry import Box
 from uglli_core.images import box_problem
 
 from ..document.project import BoxSource, Face, Project
+from .threads import start_worker_thread
 
 BATCH_SIZE = 16
 CHUNK_IMAGES = 256   # images handed to the worker at a time: a run over 50,000 starts at once
@@ -222,10 +223,8 @@ class PredictionController(QObject):
         self._again = False   # work was added during the run: start another when it ends
         self._queue: list = []   # the images of the run
         self._sent = 0           # how many of them the worker has been handed
-        self._thread = QThread()
-        self._thread.setObjectName("prediction")
         self._worker = PredictionWorker()
-        self._worker.moveToThread(self._thread)
+        self._thread = start_worker_thread("prediction", self._worker)
         self._start.connect(self._worker.run)
         self._worker.model_loaded.connect(self._on_model_loaded)
         self._worker.detected.connect(self._on_detected)
@@ -235,7 +234,6 @@ class PredictionController(QObject):
         self._worker.progress.connect(self._on_progress)
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
-        self._thread.start()
         QCoreApplication.instance().aboutToQuit.connect(self.shutdown)
 
     def set_project(self, project: Project | None) -> None:
