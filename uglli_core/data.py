@@ -157,10 +157,15 @@ def read_folder_manifest(folder: Path, images: Iterable[str], problems: list[str
     return {name: image_faces for name, image_faces in faces.items() if name in images}
 
 
+def _outside(name: str) -> bool:
+    """Whether a manifest's relative image name leaves its folder."""
+    return os.path.isabs(name) or normalised_name(name).split("/")[0] == ".."
+
+
 def _why_not_an_image(folder: Path, name: str) -> str:
     """Why a name from the manifest is not among the folder's images (the end of a sentence)."""
     try:
-        if os.path.isabs(name) or normalised_name(name).split("/")[0] == "..":
+        if _outside(name):
             return "is outside the folder: only images inside it are read"
         path = folder / name
         if os.path.isdir(path):
@@ -292,7 +297,14 @@ def read_records(source: str | os.PathLike, problems: list[str] | None = None) -
     if source.is_file():
         return read_manifest(source, problems)
     if (source / MANIFEST_NAME).is_file():
-        records = read_manifest(source / MANIFEST_NAME, problems)
+        # a folder is its own contents, as the app and `uglli predict` read it
+        listed = read_manifest(source / MANIFEST_NAME, problems)
+        records = [r for r in listed if not _outside(r.name)]
+        for name in sorted({r.name for r in listed if _outside(r.name)}):
+            message = f"{MANIFEST_NAME} lists {_shown(name)}, which {_why_not_an_image(source, name)}"
+            if problems is None:
+                raise DatasetError(f"{source}: {message}")
+            problems.append(message)
         return records + read_folder(source, problems, skip={normalised_name(r.name) for r in records})
     if source.is_dir():
         return read_folder(source, problems)

@@ -76,6 +76,23 @@ def test_a_folder_with_a_manifest_also_gives_the_pts_faces_of_images_it_does_not
     assert [(r.name, r.face, r.box_from_landmarks) for r in records] == [("./a.jpg", 1, False), ("b.jpg", 2, True)]
 
 
+def test_a_folder_is_read_as_its_contents_not_the_images_its_manifest_points_outside_to(tmp_path):
+    """`uglli train` / `evaluate` on a folder read what the app shows for it."""
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for path in (folder / "a.jpg", tmp_path / "outside.jpg"):
+        cv2.imwrite(str(path), np.zeros((100, 120, 3), np.uint8))
+    (folder / "MANIFEST.csv").write_text(
+        "path,det_x0,det_y0,det_x1,det_y1\na.jpg,5,5,95,95\n../outside.jpg,5,5,95,95\n")
+    problems = []
+    assert [r.name for r in read_records(folder, problems)] == ["a.jpg"]
+    assert problems == ["MANIFEST.csv lists ../outside.jpg, which is outside the folder: only images inside it are read"]
+    with pytest.raises(DatasetError, match="outside the folder"):
+        read_records(folder)
+    # a manifest file named directly may point where it likes
+    assert [r.name for r in read_records(folder / "MANIFEST.csv")] == ["a.jpg", "../outside.jpg"]
+
+
 def test_a_manifest_numbers_the_faces_of_an_image_and_gives_its_pts_only_to_a_single_face(tmp_path):
     """One <stem>.pts cannot annotate several faces: an image listed twice has no points."""
     for name in ("group.jpg", "crop.jpg"):
