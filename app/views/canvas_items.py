@@ -78,7 +78,9 @@ class FaceOverlay(QGraphicsItemGroup):
         self.setVisible(points is not None)
         if points is None:
             return
-        uncertainty = face.point_uncertainty
+        # coloured like the ellipses: after a correction moved the others, by what is left unsure
+        shown_prediction = face.shown_prediction
+        uncertainty = None if shown_prediction is None else shown_prediction.point_uncertainty
         path = QPainterPath()
         for line in contour_polylines(points):
             path.moveTo(*line[0])

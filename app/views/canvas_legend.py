@@ -23,13 +23,15 @@ def _swatch(rgb, symbol: str) -> str:
 def legend_html(face: Face, showing_prediction: bool, ellipses: bool) -> str:
     """One line per kind of mark on the face shown."""
     calm, alarm = uncertainty_rgb(CALM_UNCERTAINTY), uncertainty_rgb(ALARM_UNCERTAINTY)
+    # after a correction the dots' colours and the ellipses are the prediction fused with
+    # it (Face.fused): what is left unsure, not what the model alone said around its ✕
+    updated = face.shown_prediction is not face.prediction
+    colouring = ("the uncertainty left after your corrections" if updated else "the model's uncertainty")
     lines = [f"{_swatch(calm, '●')}{_swatch(alarm, '●')} points: {SOURCES[face.source]}"
-             + (", coloured by the model's uncertainty (green sure, red unsure)" if face.prediction else "")]
+             + (f", coloured by {colouring} (green sure, red unsure)" if face.prediction else "")]
     if showing_prediction:
         lines.append(f"{_swatch(PREDICTION_COLOUR.getRgb()[:3], '✕')} the model's prediction")
     if ellipses and face.prediction is not None:
-        # after a correction the ellipses are the prediction fused with it (Face.fused), not around the ✕
-        updated = face.shown_prediction is not face.prediction
         lines.append(f"{_swatch(calm, '◯')} the model's 1σ ellipse, "
                      + ("updated by your corrections" if updated else "around its prediction"))
     if face.prediction is None:

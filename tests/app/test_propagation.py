@@ -86,6 +86,20 @@ def test_the_legend_says_when_the_ellipses_are_updated_by_a_correction(qtbot, wi
     assert "around its prediction" in legend.text()
 
 
+def test_the_dots_are_coloured_like_the_ellipses_by_what_is_left_unsure(qtbot, window):
+    """The chin was red (unsure); once the reviewer placed it, it and its neighbours
+    are coloured by the fused uncertainty, as their ellipses are, and undo restores."""
+    markers = window.canvas._overlay.markers
+    red_before = [markers[k].brush().color().red() for k in CHIN]
+    drag(qtbot, window, 8, window.truth[8])
+    red_after = [markers[k].brush().color().red() for k in CHIN]
+    assert all(after < before for after, before in zip(red_after, red_before)), (red_before, red_after)
+    assert "the uncertainty left after your corrections" in window.canvas.legend.text()
+    window.undo_stack.undo()
+    assert [markers[k].brush().color().red() for k in CHIN] == red_before
+    assert "coloured by the model's uncertainty" in window.canvas.legend.text()
+
+
 def test_nudges_propagate_and_the_toggle_turns_propagation_off(qtbot, window):
     face, canvas = window.canvas.face, window.canvas
     canvas.select_point(8)
