@@ -41,6 +41,7 @@ class FaceRecord:
     face: int = 1                         # 1-based index of the face in its image
     subset: str = ""
     box_from_landmarks: bool = False      # tight landmark box: jitter it in training
+    detected_box: Box | None = None       # our detector's box, for training (training_boxes)
     meta: dict = field(default_factory=dict)
 
     @property

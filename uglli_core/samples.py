@@ -30,6 +30,8 @@ class AugmentConfig:
     occlusion: float = 0.3      # probability of one random occluding rectangle
     box_jitter: float = 0.05    # per edge, for boxes made from the landmarks (as the paper)
     tight_box: float = 0.0      # probability of the landmarks' tight box instead of the given one
+    detector_box: float = 0.0   # of the other faces, the share given our detector's box, where
+                                # it found them (uglli_core.training_boxes)
     low_resolution: float = 0.0  # probability of showing the face at fewer pixels (down, then up)
     min_face: float = 30.0      # the smallest face size (box side in pixels) that shows
     jpeg: float = 0.0           # probability of JPEG compression (quality 30–90)
@@ -42,6 +44,7 @@ class FacePatch:
     box: tuple                  # face box in patch pixels
     points: np.ndarray          # (68, 2) patch pixels
     box_from_landmarks: bool
+    detected_box: tuple | None = None   # our detector's box in patch pixels; None: none found
 
 
 def cut_patch(record: FaceRecord, input_size: int, image: np.ndarray | None = None) -> FacePatch:
@@ -51,9 +54,10 @@ def cut_patch(record: FaceRecord, input_size: int, image: np.ndarray | None = No
     image = load_image(record.image_path) if image is None else image
     size = int(round(input_size * PATCH_MARGIN))
     matrix = crop_transform(record.box, size, CROP_CONTEXT * PATCH_MARGIN)
-    corners = transform_points(matrix, np.array(record.box, float).reshape(2, 2))
-    return FacePatch(warp(image, matrix, size), tuple(corners.ravel()),
-                     transform_points(matrix, record.points), record.box_from_landmarks)
+    corners, detected = (None if box is None else tuple(transform_points(matrix, np.reshape(box, (2, 2))).ravel())
+                         for box in (record.box, record.detected_box))
+    return FacePatch(warp(image, matrix, size), corners, transform_points(matrix, record.points),
+                     record.box_from_landmarks, detected)
 
 
 class FaceCrops(Dataset):
@@ -89,6 +93,9 @@ class FaceCrops(Dataset):
         aug, size = self.augment, self.input_size
         from_landmarks = patch.box_from_landmarks or rng.random() < aug.tight_box
         box = np.array(tight_box(patch.points) if from_landmarks else patch.box, float)
+        # no draw without detector boxes: a run without them augments as it always did
+        if not from_landmarks and aug.detector_box and patch.detected_box and rng.random() < aug.detector_box:
+            box = np.array(patch.detected_box, float)
         if from_landmarks and aug.box_jitter:
             w, h = box[2] - box[0], box[3] - box[1]
             box += rng.uniform(-aug.box_jitter, aug.box_jitter, 4) * np.array([w, h, w, h])

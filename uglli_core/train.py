@@ -32,6 +32,7 @@ from .metrics import landmark_metrics, summary
 from .model_prior import training_prior_field
 from .model import ModelConfig, UGLLINet, covariance
 from .samples import AugmentConfig, FaceCrops, cut_patches
+from .training_boxes import attach_detected_boxes
 
 Progress = Callable[[dict], None]
 
@@ -147,6 +148,9 @@ def fit(config: TrainConfig, train_records: list[FaceRecord], val_records: list[
     # --- data: cut patches once, then augment on the fly
     emit({"event": "prepare", "faces": len(train_records) + len(val_records)})
     input_size = config.model.input_size
+    if config.augment.detector_box:  # once per run, then read back from the run folder
+        attach_detected_boxes(train_records, out_dir, config.seed,
+                              lambda done, total: emit({"event": "detect", "done": done, "total": total}))
     train_set = FaceCrops(cut_patches(train_records, input_size), input_size, config.augment, config.seed)
     val_set = FaceCrops(cut_patches(val_records, input_size), input_size) if val_records else None
     # the shape prior that lets a correction move the other points (LandmarkPredictor.refine)
