@@ -60,14 +60,17 @@ def export(run_dir: Path, train: list) -> None:
     that puts its points where the annotations do, and the covariance scale that
     calibrates its ellipses, all measured on training faces (uglli_core.calibration)."""
     checkpoint = load_checkpoint(run_dir / "last.pt")
+    # mirrored training labels kept the annotations' offset: flip must undo it the same way
+    mirror_shift = checkpoint["train_config"]["augment"].get("mirror_shift", 0.0)
     picked = random.Random(0).sample(train, CALIBRATION_FACES)
     detector = FaceDetector()
     crops = build_set(crop_face, picked, 0, detector)
     photos = build_set(photo_like_face, picked, 0, detector)
-    predictor = LandmarkPredictor(checkpoint, "cpu", **TEST_TIME)
+    run_as = {**TEST_TIME, "mirror_shift": mirror_shift}
+    predictor = LandmarkPredictor({**checkpoint, "test_time": run_as}, "cpu")
     predictor.x_shift = calibrated_x_shift(predictor, [(f.image, f.box, f.points) for f in crops])
     faces = [(f.image, f.detected_box or f.box, f.points) for f in crops + photos]
-    test_time = {**TEST_TIME, "x_shift": predictor.x_shift, "covariance_scale": calibrated_scale(predictor, faces)}
+    test_time = {**run_as, "x_shift": predictor.x_shift, "covariance_scale": calibrated_scale(predictor, faces)}
     export_model(checkpoint, BUNDLED_MODEL, test_time=test_time)
     print(f"wrote {BUNDLED_MODEL}: test-time {test_time}, from {len(crops)} training faces, "
           f"each as its crop and as a photo-like image")
