@@ -34,6 +34,7 @@ from uglli_core.checkpoint import BUNDLED_MODEL, export_model, load_checkpoint
 from uglli_core.data import apply_split, read_manifest, save_split, split_records
 from uglli_core.detect import FaceDetector
 from uglli_core.model import ModelConfig
+from uglli_core.model_prior import PRIOR_FIELD, training_prior_field
 from uglli_core.photo_like import build_set, crop_face, photo_like_face
 from uglli_core.predict import LandmarkPredictor
 from uglli_core.samples import AugmentConfig
@@ -73,7 +74,8 @@ def export(run_dir: Path, train: list) -> None:
     """The run's final model into resources/, with its test-time options, the x shift
     that puts its points where the annotations do, and the covariance scale that
     calibrates its ellipses, all measured on training faces (uglli_core.calibration)."""
-    checkpoint = load_checkpoint(run_dir / STAGES[-1][0] / "last.pt")
+    # every stage trained on the same faces: the prior is theirs once, not merged per stage
+    checkpoint = {**load_checkpoint(run_dir / STAGES[-1][0] / "last.pt"), PRIOR_FIELD: training_prior_field(train)}
     # mirrored training labels kept the annotations' offset: flip must undo it the same way
     mirror_shift = checkpoint["train_config"]["augment"].get("mirror_shift", 0.0)
     picked = random.Random(0).sample(train, CALIBRATION_FACES)
