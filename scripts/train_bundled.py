@@ -58,9 +58,9 @@ DETECTOR_STAGE = dict(RECIPE, augment=dataclasses.replace(RECIPE["augment"], det
 STAGES = (("base", RECIPE), ("detector-boxes", DETECTOR_STAGE))
 
 
-# How the shipped model is run (LandmarkPredictor). Test-time flip lowers NME_io by
-# about 1% but takes a face from 18.6 to 38.5 ms at batch 32 on 2 cores, past the
-# budget of 30; recrop costs as much (model card).
+# How the shipped model is run (LandmarkPredictor). Flip (crops 3.02% -> 2.96%) and
+# recrop (photo-like 3.51% -> 3.24%) each take a face from 22.4 ms at batch 32 on 2
+# cores to twice that, past the budget of 30 (model card).
 TEST_TIME = dict(flip=False, recrop=False)
 CALIBRATION_FACES = 300  # training faces, each as its crop and as a photo-like image
 
