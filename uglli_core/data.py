@@ -153,9 +153,13 @@ def read_folder_manifest(folder: Path, images: Iterable[str], problems: list[str
         problems.append(str(exc))
         return {}
     images = set(images)
-    problems += [f"{MANIFEST_NAME} lists {_shown(name)}, which {_why_not_an_image(folder, name)}"
-                 for name in sorted(set(faces) - images)]
+    problems += [_not_read(folder, name) for name in sorted(set(faces) - images)]
     return {name: image_faces for name, image_faces in faces.items() if name in images}
+
+
+def _not_read(folder: Path, name: str) -> str:
+    """Why the image a folder's manifest names is not read, as a problem to report."""
+    return f"{MANIFEST_NAME} lists {_shown(name)}, which {_why_not_an_image(folder, name)}"
 
 
 def _outside(name: str) -> bool:
@@ -302,10 +306,9 @@ def read_records(source: str | os.PathLike, problems: list[str] | None = None) -
         listed = read_manifest(source / MANIFEST_NAME, problems)
         records = [r for r in listed if not _outside(r.name)]
         for name in sorted({r.name for r in listed if _outside(r.name)}):
-            message = f"{MANIFEST_NAME} lists {_shown(name)}, which {_why_not_an_image(source, name)}"
             if problems is None:
-                raise DatasetError(f"{source}: {message}")
-            problems.append(message)
+                raise DatasetError(f"{source}: {_not_read(source, name)}")
+            problems.append(_not_read(source, name))
         return records + read_folder(source, problems, skip={normalised_name(r.name) for r in records})
     if source.is_dir():
         return read_folder(source, problems)

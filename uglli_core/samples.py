@@ -54,9 +54,12 @@ def cut_patch(record: FaceRecord, input_size: int, image: np.ndarray | None = No
     image = load_image(record.image_path) if image is None else image
     size = int(round(input_size * PATCH_MARGIN))
     matrix = crop_transform(record.box, size, CROP_CONTEXT * PATCH_MARGIN)
-    corners, detected = (None if box is None else tuple(transform_points(matrix, np.reshape(box, (2, 2))).ravel())
-                         for box in (record.box, record.detected_box))
-    return FacePatch(warp(image, matrix, size), corners, transform_points(matrix, record.points),
+
+    def in_patch(box) -> tuple:
+        return tuple(transform_points(matrix, np.reshape(box, (2, 2))).ravel())
+
+    detected = None if record.detected_box is None else in_patch(record.detected_box)
+    return FacePatch(warp(image, matrix, size), in_patch(record.box), transform_points(matrix, record.points),
                      record.box_from_landmarks, detected)
 
 
