@@ -1,7 +1,7 @@
 """Accuracy and honesty of a UGLLI model beside dlib's 68-point predictor, each run as
 its users run it, on the validation split (never trained on) shown two ways:
 
-    python scripts/bench_accuracy.py [--model PATH] [--test-time flip recrop ...] [--seed 0] [--out figures.json]
+    python scripts/bench_accuracy.py [--model PATH] [--test-time plain no-framer no-prior flip recrop ...] [--seed 0] [--out figures.json]
 
 (a) crops: the 384×384 300-W crops as they are;
 (b) photo-like: the same faces shrunk to 40–250 px and JPEG-compressed
@@ -12,7 +12,7 @@ detector's box (faces it misses get the 300-W box, in a row of their own), the t
 of the ``.pts`` points and a hand-drawn box (the tight box, edges jittered ±7 %).
 dlib finds faces with its own HOG detector (dlib_baseline.py); where HOG misses a face
 it gets the 300-W box drawn as HOG would, also in a row of its own. Ours runs as its
-model file says (its test-time flip and recrop), and with each option that
+model file says (its test-time framer, recrop, flip and prior), and with each option that
 ``--test-time`` names (test_time.py).
 
 Figures (:mod:`uglli_core.metrics`): NME_io mean and median, NME_box, AUC@7 of NME_box,

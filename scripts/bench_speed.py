@@ -2,9 +2,9 @@
 mapping back), and whole photos per second (decoding + detection + landmarks) beside
 dlib's detector + 68-point predictor on the same photos.
 
-    python scripts/bench_speed.py [--model PATH] [--threads 2] [--test-time flip recrop ...]
+    python scripts/bench_speed.py [--model PATH] [--threads 2] [--test-time plain no-framer no-prior flip recrop ...]
 
-The model runs as its file says (its test-time flip and recrop), and with each option
+The model runs as its file says (its test-time framer, recrop, flip and prior), and with each option
 that ``--test-time`` names (test_time.py). Photos are timed through
 ``uglli predict`` itself (the command, model loading and JSON included), and in a loop
 of detection + landmarks as the app runs them: read-ahead threads decode and detect

@@ -1,12 +1,19 @@
-"""The benchmarks' test-time options: load a model as its file says, or with flip and
-recrop switched on or off (see ``LandmarkPredictor``)."""
+"""The benchmarks' test-time options: load a model as its file says, or with some of its
+options switched (see ``LandmarkPredictor``)."""
 from __future__ import annotations
 
 from uglli_core import LandmarkPredictor
 
-# name: (flip, recrop)
-TEST_TIME = {"plain": (False, False), "flip": (True, False), "recrop": (False, True),
-             "flip+recrop": (True, True)}
+OPTIONS = ("frame_first", "recrop", "flip", "fuse_prior")
+# name: the options it sets, the others as the model file says
+TEST_TIME = {
+    "plain": dict.fromkeys(OPTIONS, False),            # the network alone, on the given box
+    "flip": {"flip": True},
+    "recrop": {"recrop": True},
+    "no-framer": {"frame_first": False},
+    "no-prior": {"fuse_prior": False},
+}
+LABELS = {"frame_first": "framer", "recrop": "recrop", "flip": "flip", "fuse_prior": "prior"}
 
 
 def load_predictors(model: str | None, extra: list[str]) -> dict[str, LandmarkPredictor]:
@@ -15,12 +22,11 @@ def load_predictors(model: str | None, extra: list[str]) -> dict[str, LandmarkPr
     shipped = LandmarkPredictor.load(model, "cpu")
     predictors = {model_label(shipped): shipped}
     for name in extra:
-        flip, recrop = TEST_TIME[name]
-        predictor = LandmarkPredictor.load(model, "cpu", flip=flip, recrop=recrop)
+        predictor = LandmarkPredictor.load(model, "cpu", **TEST_TIME[name])
         predictors.setdefault(model_label(predictor), predictor)
     return predictors
 
 
 def model_label(predictor: LandmarkPredictor) -> str:
-    """'ours', 'ours + flip', 'ours + recrop' or 'ours + flip + recrop'."""
-    return " + ".join(["ours"] + [name for name in ("flip", "recrop") if getattr(predictor, name)])
+    """'ours' and the options it runs with, e.g. 'ours + framer + prior'."""
+    return " + ".join(["ours"] + [label for option, label in LABELS.items() if getattr(predictor, option)])

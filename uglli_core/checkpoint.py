@@ -17,6 +17,9 @@ from .model import ModelConfig, UGLLINet
 FORMAT = "uglli-checkpoint"
 FORMAT_VERSION = 1
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "resources" / "uglli_default.pt"
+# A model file's small second network whose points frame the face before the model
+# runs (see LandmarkPredictor): {"model_config": …, "state_dict": …}, like the file's own.
+FRAMER_FIELD = "framer"
 
 
 class CheckpointError(ValueError):
@@ -88,6 +91,7 @@ def describe(checkpoint: dict) -> dict:
         "metrics": checkpoint.get("metrics", {}),
         "parent": checkpoint.get("parent"),
         "model_config": checkpoint.get("model_config"),
+        "framer_config": (checkpoint.get(FRAMER_FIELD) or {}).get("model_config"),
     }
 
 

@@ -128,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--recrop", action=argparse.BooleanOptionalAction, default=None,
                             help="run each face again, framed by its first points, so a rough box matters less "
                                  "(default: as the model file says)")
+        command.add_argument("--frame-first", action=argparse.BooleanOptionalAction, default=None,
+                            help="frame each face by the points of the model file's small framing network first "
+                                 "(default: as the model file says)")
+        command.add_argument("--fuse-prior", action=argparse.BooleanOptionalAction, default=None,
+                            help="fuse the points with the model's shape prior (default: as the model file says)")
     predict.set_defaults(run=run_predict)
     return parser
 
@@ -183,14 +188,13 @@ def run_train(args) -> int:
 
 def run_evaluate(args) -> int:
     from .evaluate import evaluate
-    from .predict import LandmarkPredictor
 
     records = read_records(args.data)
     if args.split:
         records = apply_split(records, args.split)[1]
     reporter = ProgressReporter(args.progress)
     try:
-        predictor = LandmarkPredictor.load(args.model, args.device, flip=args.flip, recrop=args.recrop)
+        predictor = _load_predictor(args)
         result = evaluate(predictor, records, args.out, reporter)
     finally:
         reporter.close()
@@ -198,13 +202,18 @@ def run_evaluate(args) -> int:
     return 0
 
 
-def run_predict(args) -> int:
+def _load_predictor(args):
     from .predict import LandmarkPredictor
 
+    return LandmarkPredictor.load(args.model, args.device, flip=args.flip, recrop=args.recrop,
+                                  frame_first=args.frame_first, fuse_prior=args.fuse_prior)
+
+
+def run_predict(args) -> int:
     if not args.inputs and not args.manifest:
         raise ValueError("give images or folders, or --manifest")
     _quiet_opencv()
-    predictor = LandmarkPredictor.load(args.model, args.device, flip=args.flip, recrop=args.recrop)
+    predictor = _load_predictor(args)
     if args.manifest:
         jobs, errors = manifest_jobs(args.manifest)
     else:

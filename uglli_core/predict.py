@@ -3,17 +3,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import torch
 
-from .checkpoint import build_model, describe, load_checkpoint
+from .checkpoint import FRAMER_FIELD, CheckpointError, build_model, describe, load_checkpoint
 from .data import tight_box
 from .geometry import (Box, average_gaussians, crop_transform, transform_covariances, transform_points,
                        unmirror, warp)
 from .metrics import point_uncertainty
-from .model import covariance
+from .model import UGLLINet, covariance
 from .model_prior import prior_for_model, prior_in
 from .shape_prior import ShapePrior
 from .train import pick_device
@@ -21,10 +22,26 @@ from .train import pick_device
 
 @dataclass
 class FacePrediction:
-    """One face, everything in original-image pixels."""
+    """One face, everything in original-image pixels.
+
+    ``landmarks`` and ``covariances`` are the answer: the network's, fused with the
+    model's shape prior when the model file says so. The network's own Gaussians are
+    then kept beside them, because a correction must be fused with those, not with an
+    answer that has seen the prior already (see :attr:`observed`).
+    """
     box: Box
     landmarks: np.ndarray            # (68, 2)
     covariances: np.ndarray          # (68, 2, 2)
+    network_landmarks: np.ndarray | None = None      # (68, 2); None: the same as landmarks
+    network_covariances: np.ndarray | None = None    # (68, 2, 2)
+
+    @property
+    def observed(self) -> tuple[np.ndarray, np.ndarray]:
+        """The network's own (landmarks (68, 2), covariances (68, 2, 2)): what
+        :meth:`ShapePrior.fuse` takes with a reviewer's corrections."""
+        if self.network_landmarks is None or self.network_covariances is None:
+            return self.landmarks, self.covariances
+        return self.network_landmarks, self.network_covariances
 
     @property
     def box_size(self) -> float:
@@ -43,22 +60,31 @@ class FacePrediction:
 
 
 # A model file's ``test_time`` field: how it was measured and is meant to be run.
-TEST_TIME = {"flip": False, "recrop": False, "covariance_scale": 1.0, "x_shift": 0.0, "mirror_shift": 0.0}
+TEST_TIME = {"flip": False, "recrop": False, "frame_first": False, "fuse_prior": False,
+             "covariance_scale": 1.0, "x_shift": 0.0, "mirror_shift": 0.0}
 
 
 class LandmarkPredictor:
     """A loaded model. ``predict`` takes RGB images and face boxes in image pixels."""
 
     def __init__(self, checkpoint: dict, device: str | None = None, flip: bool | None = None,
-                 recrop: bool | None = None):
+                 recrop: bool | None = None, frame_first: bool | None = None, fuse_prior: bool | None = None):
         """How the model is run comes from its file's ``test_time`` field (see
-        :data:`TEST_TIME`); ``flip`` and ``recrop`` override it: ``flip`` also runs each
-        face mirrored and averages the two; ``recrop`` runs the face a second time,
-        framed by the tight box of its first points."""
+        :data:`TEST_TIME`); the keywords override it:
+
+        - ``frame_first``: the file's framing network runs on the given box first, and the
+          model on the tight box of its points: the same frame whatever box was given;
+        - ``recrop``: the model runs a second time, framed by the tight box of its points;
+        - ``flip``: each face also runs mirrored, and the two are averaged;
+        - ``fuse_prior``: the points are fused with the model's shape prior (as a
+          correction would be, with nothing corrected yet).
+        """
         self.device = pick_device(device)
         self.test_time = {**TEST_TIME, **checkpoint.get("test_time", {})}
         self.flip = bool(self.test_time["flip"]) if flip is None else flip
         self.recrop = bool(self.test_time["recrop"]) if recrop is None else recrop
+        self.frame_first = bool(self.test_time["frame_first"]) if frame_first is None else frame_first
+        self.fuse_prior = bool(self.test_time["fuse_prior"]) if fuse_prior is None else fuse_prior
         # Σ × this puts 39.3% of true points inside their Mahalanobis-1 ellipse on the
         # training faces, when run as the file says (uglli_core.calibration)
         self.covariance_scale = float(self.test_time["covariance_scale"])
@@ -72,21 +98,31 @@ class LandmarkPredictor:
         self.model = build_model(checkpoint).to(self.device)
         self._checkpoint_name = checkpoint.get("path")
         self.shape_prior: ShapePrior | None = prior_in(checkpoint)  # None: built on first use, see refine
+        if self.fuse_prior and self.shape_prior is None:
+            self.shape_prior = prior_for_model(checkpoint)
         self.input_size = self.model.config.input_size
+        self.framer = None
+        if self.frame_first:
+            if not isinstance(checkpoint.get(FRAMER_FIELD), dict):
+                raise CheckpointError(f"{Path(self._checkpoint_name or 'the model file').name} has no framing network")
+            self.framer = build_model({"path": self._checkpoint_name, **checkpoint[FRAMER_FIELD]}).to(self.device)
         if self.device.type == "cpu":  # measured: about 1.7× faster convolutions on CPU
             self.model = self.model.to(memory_format=torch.channels_last)
+            if self.framer is not None:
+                self.framer = self.framer.to(memory_format=torch.channels_last)
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, device: str | None = None,
-             flip: bool | None = None, recrop: bool | None = None) -> "LandmarkPredictor":
-        """The model file at ``path``, or the bundled model when None."""
-        return cls(load_checkpoint(path), device, flip, recrop)
+    def load(cls, path: str | os.PathLike | None = None, device: str | None = None, **test_time) -> "LandmarkPredictor":
+        """The model file at ``path``, or the bundled model when None; ``test_time``:
+        the keywords of the constructor (flip, recrop, frame_first, fuse_prior)."""
+        return cls(load_checkpoint(path), device, **test_time)
 
     def refine(self, landmarks: np.ndarray, covariances: np.ndarray,
                fixed: dict[int, tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
-        """Fuse a prediction with the reviewer's corrections: landmarks (68, 2) and
-        covariances (68, 2, 2) in image pixels, ``fixed`` {point index: (x, y)} the points
-        the reviewer placed → (landmarks, covariances) with the fixed points exactly where
+        """Fuse a prediction with the reviewer's corrections: the network's landmarks
+        (68, 2) and covariances (68, 2, 2) in image pixels (a prediction's
+        :attr:`~FacePrediction.observed`), ``fixed`` {point index: (x, y)} the points the
+        reviewer placed → (landmarks, covariances) with the fixed points exactly where
         given and every other point moved as far as its covariance and the model's shape
         prior let it (see :mod:`uglli_core.shape_prior`).
 
@@ -115,31 +151,43 @@ class LandmarkPredictor:
     @torch.inference_mode()
     def _predict_batch(self, faces: list[tuple[np.ndarray, Box]]) -> list[FacePrediction]:
         images, boxes = [image for image, _ in faces], [box for _, box in faces]
-        landmarks, covariances = self._predict_boxes(images, boxes)     # (B, 68, 2), (B, 68, 2, 2)
-        if self.recrop:  # the face again, framed by its first points: every box gives the same frame
-            landmarks, covariances = self._predict_boxes(images, [tight_box(points) for points in landmarks])
+        frames = boxes
+        if self.framer is not None:  # the same frame whatever box was given
+            frames = [tight_box(points) for points in self._predict_boxes(images, boxes, self.framer)[0]]
+        landmarks, covariances = self._predict_boxes(images, frames, self.model)   # (B, 68, 2), (B, 68, 2, 2)
+        if self.recrop:  # the face again, framed by its first points
+            landmarks, covariances = self._predict_boxes(images, [tight_box(points) for points in landmarks],
+                                                         self.model)
         covariances = covariances * self.covariance_scale
-        return [FacePrediction(box, points, covs) for box, points, covs in zip(boxes, landmarks, covariances)]
+        if not self.fuse_prior:
+            return [FacePrediction(box, points, covs) for box, points, covs in zip(boxes, landmarks, covariances)]
+        fused = [self.shape_prior.fuse(points, covs, {}) for points, covs in zip(landmarks, covariances)]
+        return [FacePrediction(box, points, covs, network_points, network_covs)
+                for box, (points, covs), network_points, network_covs in zip(boxes, fused, landmarks, covariances)]
 
-    def _predict_boxes(self, images: list[np.ndarray], boxes: list[Box]) -> tuple[np.ndarray, np.ndarray]:
-        """Means (B, 68, 2) and covariances (B, 68, 2, 2) in image pixels, one face per box."""
-        size = self.input_size
+    def _predict_boxes(self, images: list[np.ndarray], boxes: list[Box],
+                       network: UGLLINet) -> tuple[np.ndarray, np.ndarray]:
+        """Means (B, 68, 2) and covariances (B, 68, 2, 2) in image pixels, one face per
+        box, from ``network``: the model as its file says (flip, x shift), or the framer
+        as it is."""
+        size = network.config.input_size
         matrices = np.stack([crop_transform(box, size) for box in boxes])                # (B, 3, 3) image → crop
         crops = np.stack([warp(image, m, size) for image, m in zip(images, matrices)])    # (B, S, S, 3)
         tensor = torch.from_numpy(crops).to(self.device).permute(0, 3, 1, 2).float() / 255.0
-        means, covs = self._run(tensor)                                 # (B, 68, 2), (B, 68, 2, 2) crop px
-        if self.flip:
-            mirrored_means, mirrored_covs = unmirror(*self._run(tensor.flip(-1)), size)
-            mirrored_means[..., 0] += 2 * self.mirror_shift * size
-            means, covs = average_gaussians(means, covs, mirrored_means, mirrored_covs)
-        means[..., 0] += self.x_shift * size
+        means, covs = self._run(network, tensor)                        # (B, 68, 2), (B, 68, 2, 2) crop px
+        if network is self.model:
+            if self.flip:
+                mirrored_means, mirrored_covs = unmirror(*self._run(network, tensor.flip(-1)), size)
+                mirrored_means[..., 0] += 2 * self.mirror_shift * size
+                means, covs = average_gaussians(means, covs, mirrored_means, mirrored_covs)
+            means[..., 0] += self.x_shift * size
         back = np.linalg.inv(matrices)                                  # (B, 3, 3) crop → image
         return (np.stack([transform_points(b, m) for b, m in zip(back, means)]),
                 np.stack([transform_covariances(b, c) for b, c in zip(back, covs)]))
 
-    def _run(self, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    def _run(self, network: UGLLINet, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """(B, 3, S, S) → means (B, 68, 2) and covariances (B, 68, 2, 2), crop pixels."""
         if self.device.type == "cpu":
             images = images.contiguous(memory_format=torch.channels_last)
-        last = self.model(images)[-1]
+        last = network(images)[-1]
         return last["means"].double().cpu().numpy(), covariance(last["chol"].double()).cpu().numpy()

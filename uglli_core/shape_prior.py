@@ -15,7 +15,11 @@ unknown x:
   points nobody placed, the reviewer's positions with near-zero noise for the rest.
 
 The posterior mean x0 + P (P + R)⁻¹ (y − x0) moves each free point by as much as its
-Σ_k lets it; the posterior covariance P − P (P + R)⁻¹ P gives the new ellipses.
+Σ_k lets it; the posterior covariance P − P (P + R)⁻¹ P gives the new ellipses, times
+``posterior_scale``. That scale is measured for the model the prior ships with (see
+:func:`uglli_core.calibration.calibrated_posterior_scale`): the fusion takes the
+network's errors and the shape's deviations as independent, which they are not, so
+the raw posterior is too sure of itself.
 
 Points are handled as complex numbers z = x + iy, so that a similarity is z → c·z + t.
 """
@@ -143,6 +147,7 @@ class ShapePrior:
     covariance: np.ndarray        # (136, 136) of those shapes, coordinates ordered x0, y0, x1, y1…
     faces: int                    # training faces it summarises (each also counted mirrored)
     floor_std: float = FLOOR_STD  # isotropic floor added to the covariance, inter-ocular distances
+    posterior_scale: float = 1.0  # the fused covariances × this (see the module's docstring)
 
     @classmethod
     def build(cls, shapes: np.ndarray) -> "ShapePrior":
@@ -165,12 +170,12 @@ class ShapePrior:
         new_shift = (new_mean - mean).reshape(-1)
         covariance = (self.faces * (self.covariance + np.outer(old_shift, old_shift))
                       + len(shapes) * (_scatter(aligned, new_mean) + np.outer(new_shift, new_shift))) / total
-        return ShapePrior(mean, covariance, total, self.floor_std)
+        return ShapePrior(mean, covariance, total, self.floor_std, self.posterior_scale)
 
     # -- in a checkpoint: a plain dict of arrays and numbers ---------------------------------
     def to_dict(self) -> dict:
         return {"mean": self.mean.copy(), "covariance": self.covariance.copy(), "faces": int(self.faces),
-                "floor_std": float(self.floor_std)}
+                "floor_std": float(self.floor_std), "posterior_scale": float(self.posterior_scale)}
 
     @classmethod
     def from_dict(cls, values: dict) -> "ShapePrior":
@@ -178,14 +183,16 @@ class ShapePrior:
             mean = np.asarray(values["mean"], dtype=np.float64)
             covariance = np.asarray(values["covariance"], dtype=np.float64)
             faces, floor_std = int(values["faces"]), float(values["floor_std"])
+            posterior_scale = float(values.get("posterior_scale", 1.0))  # absent in older model files
         except (KeyError, TypeError, ValueError) as exc:
             raise ShapePriorError(f"the shape prior is incomplete ({exc})") from None
         if mean.shape != (N_POINTS, 2) or covariance.shape != (2 * N_POINTS, 2 * N_POINTS):
             raise ShapePriorError(f"the shape prior has shapes {mean.shape} and {covariance.shape}, "
                                   f"not ({N_POINTS}, 2) and ({2 * N_POINTS}, {2 * N_POINTS})")
-        if not (np.isfinite(mean).all() and np.isfinite(covariance).all() and faces > 0 and floor_std > 0):
+        if not (np.isfinite(mean).all() and np.isfinite(covariance).all() and faces > 0 and floor_std > 0
+                and np.isfinite(posterior_scale) and posterior_scale > 0):
             raise ShapePriorError("the shape prior holds values that are not finite or not positive")
-        return cls(mean, covariance, faces, floor_std)
+        return cls(mean, covariance, faces, floor_std, posterior_scale)
 
     # -- the update ---------------------------------------------------------------------------
     def fuse(self, landmarks: np.ndarray, covariances: np.ndarray,
@@ -215,7 +222,7 @@ class ShapePrior:
         columns = gain_t.reshape(2 * N_POINTS, N_POINTS, 2)                 # (136, 68, 2)
         reduction = rows @ columns.transpose(1, 0, 2)                        # (68, 2, 2)
         blocks = _diagonal_blocks(prior_covariance) - reduction
-        blocks = (blocks + blocks.swapaxes(1, 2)) / 2
+        blocks = (blocks + blocks.swapaxes(1, 2)) / 2 * self.posterior_scale
         means = means.reshape(N_POINTS, 2)
         means[placed] = observed[placed]
         return means, blocks

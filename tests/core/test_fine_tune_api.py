@@ -1,6 +1,7 @@
 """Fine-tuning on corrections fixes the corrected faces without harming the others."""
 import numpy as np
 import pytest
+import torch
 
 from uglli_core import BUNDLED_MODEL, LandmarkPredictor, fine_tune, load_image, read_manifest
 from uglli_core.data import apply_split
@@ -35,3 +36,8 @@ def test_corrected_faces_improve_and_other_faces_do_not_get_worse(datasets, tmp_
     assert others_after < others_before + 0.3
     assert result.before["faces"] == result.after["faces"] == 2
     assert tuned.test_time == base.test_time, "the tuned model runs as the starting one (flip, recrop, Σ scale)"
+    assert tuned.info["framer_config"] == base.info["framer_config"]
+    if base.framer is not None:   # it is framed by the starting model's framer, unchanged
+        for (name, kept), (_, original) in zip(tuned.framer.state_dict().items(), base.framer.state_dict().items()):
+            assert torch.equal(kept, original), name
+    assert tuned.shape_prior.posterior_scale == base.shape_prior.posterior_scale
