@@ -42,7 +42,8 @@ def fused_move(prior: ShapePrior, face: Face, index: int, xy: tuple[float, float
     points = np.array(face.points, dtype=np.float64)                          # (68, 2)
     points[index] = xy
     fixed = {int(k): (float(points[k, 0]), float(points[k, 1])) for k in np.flatnonzero(reviewed)}
-    landmarks, covariances = prior.fuse(prediction.landmarks, prediction.covariances, fixed)
+    # the network's own Gaussians: a prediction already fused with the prior must not meet it twice
+    landmarks, covariances = prior.fuse(*prediction.observed, fixed)
     edited = np.where(reviewed[:, None], points, landmarks)
     shifts = np.linalg.norm(landmarks - prediction.landmarks, axis=1)          # (68,)
     followed = int(np.sum(~reviewed & (shifts >= FOLLOWED_SHARE * prediction.box_size)))

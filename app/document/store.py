@@ -30,7 +30,7 @@ from uglli_core import N_LANDMARKS, FacePrediction
 
 from .project import BoxSource, Face, ImageEntry, SaveError, display_text
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION = "uglli-review"
 DATABASE_NAME = "review.sqlite"
 BUSY_TIMEOUT_S = 5.0            # wait this long for another program's write to end
@@ -53,11 +53,16 @@ CREATE TABLE faces (
     id INTEGER PRIMARY KEY, image_id INTEGER NOT NULL REFERENCES images(id), idx INTEGER NOT NULL,
     x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL, box_source TEXT NOT NULL,
     annotation BLOB, landmarks BLOB, covariances BLOB, edited BLOB,
-    point_reviewed BLOB NOT NULL, reviewed INTEGER NOT NULL);
+    point_reviewed BLOB NOT NULL, reviewed INTEGER NOT NULL,
+    network_landmarks BLOB, network_covariances BLOB);
 CREATE INDEX faces_by_image ON faces (image_id);
 """
 _FACE_COLUMNS = ("id", "image_id", "idx", "x0", "y0", "x1", "y1", "box_source", "annotation",
-                 "landmarks", "covariances", "edited", "point_reviewed", "reviewed")
+                 "landmarks", "covariances", "edited", "point_reviewed", "reviewed",
+                 "network_landmarks", "network_covariances")
+# Schema 2 keeps a prediction's network Gaussians beside its answer (FacePrediction.observed);
+# a schema 1 file gains the columns, empty, when it is opened.
+_ADDED_IN_2 = ("network_landmarks", "network_covariances")
 _IMAGE_COLUMNS = ("id", "path", "detected", "unreadable", "problem", "width", "height")
 _BOX_SOURCES = {source.value: source for source in BoxSource}
 
@@ -146,6 +151,7 @@ class ReviewStore:
             if connection.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
                 raise StoreOpenError(f"{self.path} cannot be opened (its journal cannot be switched to WAL)")
             connection.execute("PRAGMA synchronous=FULL")
+            self._upgrade(connection)
         except sqlite3.DatabaseError as exc:
             connection.close()
             if _is_damage(exc):
@@ -163,18 +169,29 @@ class ReviewStore:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if not {"meta", "images", "faces"} <= tables:
             raise _Unusable("it was not written by UGLLI Review")
-        for table, columns in (("images", _IMAGE_COLUMNS), ("faces", _FACE_COLUMNS)):
-            if not set(columns) <= {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}:
-                raise _Unusable("it was not written by UGLLI Review")
         meta = dict(connection.execute("SELECT key, value FROM meta"))
         if meta.get("application") != APPLICATION:
             raise _Unusable("it was not written by UGLLI Review")
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        version = self._version(connection)
         if version > SCHEMA_VERSION:
             raise StoreOpenError(f"{self.path} was written by a newer UGLLI Review (schema {version}); "
                                  f"update the app to open this folder")
-        if version < SCHEMA_VERSION:
+        if version < 1:
             raise _Unusable(f"its schema version {version} is unknown")
+        face_columns = [c for c in _FACE_COLUMNS if version >= 2 or c not in _ADDED_IN_2]
+        for table, columns in (("images", _IMAGE_COLUMNS), ("faces", face_columns)):
+            if not set(columns) <= {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}:
+                raise _Unusable("it was not written by UGLLI Review")
+
+    @staticmethod
+    def _version(connection: sqlite3.Connection) -> int:
+        return connection.execute("PRAGMA user_version").fetchone()[0]
+
+    def _upgrade(self, connection: sqlite3.Connection) -> None:
+        """Bring a checked file of an older schema to this one, in one transaction."""
+        if self._version(connection) == 1:
+            added = " ".join(f"ALTER TABLE faces ADD COLUMN {column} BLOB;" for column in _ADDED_IN_2)
+            connection.executescript(f"BEGIN IMMEDIATE; {added} PRAGMA user_version=2; COMMIT;")
 
     def _create_file(self) -> None:
         """Build an empty database under a temporary name and move it into place complete,
@@ -385,12 +402,14 @@ def _face_row(face: Face) -> tuple:
     return (face.id, face.image.id, face.index, *face.box, face.box_source.value, _blob(face.annotation),
             _blob(None if prediction is None else prediction.landmarks),
             _blob(None if prediction is None else prediction.covariances),
-            _blob(face.edited), face.point_reviewed.astype(np.uint8).tobytes(), int(face.reviewed))
+            _blob(face.edited), face.point_reviewed.astype(np.uint8).tobytes(), int(face.reviewed),
+            _blob(None if prediction is None else prediction.network_landmarks),
+            _blob(None if prediction is None else prediction.network_covariances))
 
 
 def _face_from_row(row: tuple, images: dict[int, ImageEntry]) -> Face | None:
     (face_id, image_id, index, x0, y0, x1, y1, box_source, annotation, landmarks, covariances, edited,
-     point_reviewed, reviewed) = row
+     point_reviewed, reviewed, network_landmarks, network_covariances) = row
     image = images.get(image_id)
     if image is None:
         return None
@@ -398,7 +417,9 @@ def _face_from_row(row: tuple, images: dict[int, ImageEntry]) -> Face | None:
     landmarks = _array(landmarks, (N_LANDMARKS, 2))
     prediction = None
     if landmarks is not None:
-        prediction = FacePrediction(box, landmarks, _array(covariances, (N_LANDMARKS, 2, 2)))
+        prediction = FacePrediction(box, landmarks, _array(covariances, (N_LANDMARKS, 2, 2)),
+                                    _array(network_landmarks, (N_LANDMARKS, 2)),
+                                    _array(network_covariances, (N_LANDMARKS, 2, 2)))
     return Face(face_id, image, index, box, _BOX_SOURCES[box_source],
                 annotation=_array(annotation, (N_LANDMARKS, 2)), prediction=prediction,
                 edited=_array(edited, (N_LANDMARKS, 2)),

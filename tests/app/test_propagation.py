@@ -149,3 +149,22 @@ def test_a_prediction_with_every_point_in_one_place_gets_a_plain_move(window):
     window.undo_stack.push(window.propagation.move_command(window.project, face, 8, (200.0, 200.0), None,
                                                            window.prediction.model_path))
     assert np.all(face.points == 200.0) and face.point_reviewed[8] and face.fused is None
+
+
+def test_a_prediction_already_fused_with_the_prior_meets_it_once(window):
+    """The model fused its points with the shape prior; a correction fuses the network's
+    own Gaussians with it again, not the answer, which has seen the prior already."""
+    face = window.canvas.face
+    network = face.prediction
+    prior = window.propagation.prior(window.prediction.model_path, wait=True)
+    shown, shown_covariances = prior.fuse(network.landmarks, network.covariances, {})
+    window.project.record_predictions([(face, FacePrediction(face.box, shown, shown_covariances,
+                                                             network.landmarks, network.covariances))])
+    assert np.array_equal(face.points, shown)
+    xy = tuple(window.truth[8])
+    window.undo_stack.push(window.propagation.move_command(window.project, face, 8, xy, None,
+                                                           window.prediction.model_path))
+    expected, _ = prior.fuse(network.landmarks, network.covariances, {8: xy})
+    np.testing.assert_allclose(face.points, expected, atol=1e-9)
+    twice, _ = prior.fuse(shown, shown_covariances, {8: xy})
+    assert np.abs(twice - expected).max() > 0.05, "fusing the answer again would have moved the points otherwise"

@@ -110,3 +110,45 @@ def test_unwritable_folder_keeps_state_elsewhere(crops_folder, tmp_path):
     again = open_folder(crops_folder, fallback)
     assert again.face(face.id).reviewed
     again.close()
+
+
+def test_a_predictions_network_gaussians_survive_reopening(crops_folder, tmp_path):
+    project = open_folder(crops_folder, tmp_path / "fallback")
+    face = next(project.faces())
+    shown = _prediction(face.box)
+    network = _prediction(face.box, shift=3.0)
+    project.record_predictions([(face, FacePrediction(face.box, shown.landmarks, shown.covariances,
+                                                      network.landmarks, 2 * network.covariances))])
+    project.close()
+    again = open_folder(crops_folder, tmp_path / "fallback")
+    kept = again.face(face.id).prediction
+    assert np.array_equal(kept.landmarks, shown.landmarks)
+    assert np.array_equal(kept.observed[0], network.landmarks)
+    assert np.array_equal(kept.observed[1], 2 * network.covariances)
+    again.close()
+
+
+def test_a_database_of_schema_1_is_upgraded_with_its_work_kept(crops_folder, tmp_path):
+    project = open_folder(crops_folder, tmp_path / "fallback")
+    face = next(project.faces())
+    project.record_predictions([(face, _prediction(face.box))])
+    assert project.move_point(face, 30, (150.5, 160.25))
+    project.close()
+    database = crops_folder / ".uglli" / DATABASE_NAME
+    connection = sqlite3.connect(database)   # as the first version of the app wrote it
+    connection.executescript("ALTER TABLE faces DROP COLUMN network_landmarks; "
+                             "ALTER TABLE faces DROP COLUMN network_covariances; PRAGMA user_version=1;")
+    connection.close()
+
+    again = open_folder(crops_folder, tmp_path / "fallback")
+    assert again.notices == [], "nothing was moved aside"
+    face_again = again.face(face.id)
+    assert np.allclose(face_again.points[30], (150.5, 160.25))
+    assert np.array_equal(face_again.prediction.landmarks, face.prediction.landmarks)
+    assert face_again.prediction.network_landmarks is None
+    assert again.move_point(face_again, 31, (151.0, 161.0)), "and it is written to as a new one"
+    again.close()
+    connection = sqlite3.connect(database)
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    connection.close()
+    assert np.allclose(open_folder(crops_folder, tmp_path / "fallback").face(face.id).points[31], (151.0, 161.0))
