@@ -63,6 +63,10 @@ def test_a_drag_moves_the_unsure_points_and_one_undo_restores_everything(qtbot, 
     assert not face.point_reviewed[:8].any(), "followed points are not marked reviewed"
     assert canvas._overlay.ellipses[7].rect().width() < 0.8 * ellipse_widths[7], "the chin's ellipses shrink"
     assert "followed the correction" in window.statusBar().currentMessage()
+    canvas.select_point(7)
+    left = face.shown_prediction.point_uncertainty[7]
+    assert left < face.point_uncertainty[7]
+    assert f"uncertainty left {left:.2f} %" in window.edit_hint.text(), "the status bar says what the dot shows"
 
     qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert np.array_equal(face.points, before) and not face.point_reviewed[8] and face.point_reviewed[45]
