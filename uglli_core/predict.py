@@ -101,11 +101,7 @@ class LandmarkPredictor:
         if self.fuse_prior and self.shape_prior is None:
             self.shape_prior = prior_for_model(checkpoint)
         self.input_size = self.model.config.input_size
-        self.framer = None
-        if self.frame_first:
-            if not isinstance(checkpoint.get(FRAMER_FIELD), dict):
-                raise CheckpointError(f"{Path(self._checkpoint_name or 'the model file').name} has no framing network")
-            self.framer = build_model({"path": self._checkpoint_name, **checkpoint[FRAMER_FIELD]}).to(self.device)
+        self.framer = _framer(checkpoint).to(self.device) if self.frame_first else None
         if self.device.type == "cpu":  # measured: about 1.7× faster convolutions on CPU
             self.model = self.model.to(memory_format=torch.channels_last)
             if self.framer is not None:
@@ -191,3 +187,10 @@ class LandmarkPredictor:
             images = images.contiguous(memory_format=torch.channels_last)
         last = network(images)[-1]
         return last["means"].double().cpu().numpy(), covariance(last["chol"].double()).cpu().numpy()
+
+
+def _framer(checkpoint: dict) -> UGLLINet:
+    """The framing network a model file carries; a clear error when it has none."""
+    if not isinstance(checkpoint.get(FRAMER_FIELD), dict):
+        raise CheckpointError(f"{Path(checkpoint.get('path') or 'the model file').name} has no framing network")
+    return build_model({"path": checkpoint.get("path"), **checkpoint[FRAMER_FIELD]})

@@ -84,8 +84,9 @@ def test_the_posterior_scale_widens_only_the_fused_ellipses_and_round_trips(tmp_
     rng = np.random.default_rng(0)
     landmarks = prior.mean * 100 + 200 + rng.normal(0, 2, (68, 2))
     covariances = np.tile(4 * np.eye(2), (68, 1, 1))
+    plain = dataclasses.replace(prior, posterior_scale=1.0)
     wider = dataclasses.replace(prior, posterior_scale=1.8)
-    means, covs = prior.fuse(landmarks, covariances, {})
+    means, covs = plain.fuse(landmarks, covariances, {})
     wider_means, wider_covs = wider.fuse(landmarks, covariances, {})
     np.testing.assert_allclose(wider_means, means)
     np.testing.assert_allclose(wider_covs, 1.8 * covs)
@@ -94,6 +95,7 @@ def test_the_posterior_scale_widens_only_the_fused_ellipses_and_round_trips(tmp_
     assert prior_in(load_checkpoint(path)).posterior_scale == 1.8
     old = {key: value for key, value in prior_field(prior).items() if key != "posterior_scale"}
     assert ShapePrior.from_dict(old).posterior_scale == 1.0, "older files fuse as they did"
+    assert plain.merged(landmarks[None]).posterior_scale == 1.0
     assert wider.merged(landmarks[None]).posterior_scale == 1.8, "a fine-tuned model keeps its parent's"
 
 

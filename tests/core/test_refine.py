@@ -1,4 +1,6 @@
 """The shape prior and the fusion of a prediction with the reviewer's placed points."""
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -18,7 +20,8 @@ TINY = ModelConfig(n_stacks=1, channels=16, input_size=64, heatmap_size=16, hour
 
 @pytest.fixture(scope="module")
 def prior() -> ShapePrior:
-    return load_shape_prior()  # the bundled model's
+    # the bundled model's, its fusion unscaled (test_framer_and_prior.py tests the scale)
+    return dataclasses.replace(load_shape_prior(), posterior_scale=1.0)
 
 
 @pytest.fixture(scope="module")
