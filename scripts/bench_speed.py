@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,11 +36,20 @@ from uglli_core.read_ahead import default_workers, network_threads  # noqa: E402
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
-def ms_per_face(predictor: LandmarkPredictor, faces: list, batch_size: int) -> float:
-    predictor.predict_faces(faces[:batch_size], batch_size)  # warm-up
-    started = time.perf_counter()
-    predictor.predict_faces(faces, batch_size)
-    return 1000 * (time.perf_counter() - started) / len(faces)
+def ms_per_face(predictors: dict[str, LandmarkPredictor], faces: list, batch_size: int,
+                rounds: int = 5) -> dict[str, float]:
+    """{label: median ms per face}: the predictors timed in turn, round after round, in
+    alternating order, so that the drift of a shared machine's speed (a third, here)
+    hits them alike."""
+    for predictor in predictors.values():
+        predictor.predict_faces(faces[:batch_size], batch_size)  # warm-up
+    times = {label: [] for label in predictors}
+    for round_ in range(rounds):
+        for label in (list(predictors) if round_ % 2 == 0 else list(predictors)[::-1]):
+            started = time.perf_counter()
+            predictors[label].predict_faces(faces, batch_size)
+            times[label].append(1000 * (time.perf_counter() - started) / len(faces))
+    return {label: float(np.median(values)) for label, values in times.items()}
 
 
 def main() -> None:
@@ -54,13 +64,13 @@ def main() -> None:
 
     predictors = load_predictors(args.model, args.test_time)
     shipped_label, predictor = next(iter(predictors.items()))
-    records = read_manifest(DATA / "300w" / "MANIFEST.csv")[:256]
+    records = read_manifest(DATA / "300w" / "MANIFEST.csv")[:96]
     faces = [(load_image(r.image_path), r.box) for r in records]
     print(f"torch threads: {torch.get_num_threads()}, input {predictor.input_size} px, "
           f"as the model file says: {shipped_label}")
-    for label, timed in predictors.items():
-        print(f"{label:21} batch  1: {ms_per_face(timed, faces[:64], 1):6.1f} ms/face")
-        print(f"{label:21} batch 32: {ms_per_face(timed, faces, 32):6.1f} ms/face")
+    for batch_size, timed in ((1, faces[:32]), (32, faces)):
+        for label, ms in ms_per_face(predictors, timed, batch_size).items():
+            print(f"{label:21} batch {batch_size:2}: {ms:6.1f} ms/face (median of 5, in turn)")
 
     with open(DATA / "afw-photos" / "faces.csv", newline="") as handle:
         names = sorted({row["image"] for row in csv.DictReader(handle)})[:args.photos]

@@ -14,7 +14,7 @@ from .data import tight_box
 from .geometry import (Box, average_gaussians, crop_transform, transform_covariances, transform_points,
                        unmirror, warp)
 from .metrics import point_uncertainty
-from .model import UGLLINet, covariance
+from .model import UGLLINet, covariance, fold_batch_norms
 from .model_prior import prior_for_model, prior_in
 from .shape_prior import ShapePrior
 from .train import pick_device
@@ -95,7 +95,7 @@ class LandmarkPredictor:
         # pixel they mark; unmirroring its mirrored points keeps that
         self.mirror_shift = float(self.test_time["mirror_shift"])
         self.info = describe(checkpoint)
-        self.model = build_model(checkpoint).to(self.device)
+        self.model = fold_batch_norms(build_model(checkpoint)).to(self.device)
         self._checkpoint_name = checkpoint.get("path")
         self.shape_prior: ShapePrior | None = prior_in(checkpoint)  # None: built on first use, see refine
         if self.fuse_prior and self.shape_prior is None:
@@ -193,4 +193,4 @@ def _framer(checkpoint: dict) -> UGLLINet:
     """The framing network a model file carries; a clear error when it has none."""
     if not isinstance(checkpoint.get(FRAMER_FIELD), dict):
         raise CheckpointError(f"{Path(checkpoint.get('path') or 'the model file').name} has no framing network")
-    return build_model({"path": checkpoint.get("path"), **checkpoint[FRAMER_FIELD]})
+    return fold_batch_norms(build_model({"path": checkpoint.get("path"), **checkpoint[FRAMER_FIELD]}))

@@ -1,6 +1,6 @@
 import torch
 
-from uglli_core.model import ModelConfig, UGLLINet, covariance
+from uglli_core.model import ModelConfig, UGLLINet, covariance, fold_batch_norms
 
 TINY = ModelConfig(n_stacks=2, channels=32)
 
@@ -57,3 +57,26 @@ def test_cen_is_one_layer_shared_by_all_hourglasses():
     net = UGLLINet(ModelConfig(n_stacks=3, channels=32))
     assert isinstance(net.cen, torch.nn.Linear) and net.cen.in_features == 32 * 4 * 4
     assert sum(isinstance(m, torch.nn.Linear) for m in net.modules()) == 1
+
+
+def test_folding_the_batch_norms_keeps_what_the_network_computes():
+    torch.manual_seed(0)
+    for config in (ModelConfig(channels=16, encoder="mobilenet_v2", input_size=96, heatmap_size=24, hourglass_depth=2),
+                   ModelConfig(channels=16)):
+        network = UGLLINet(config)
+        for norm in [m for m in network.modules() if isinstance(m, torch.nn.BatchNorm2d)]:   # trained-like statistics
+            norm.running_mean.uniform_(-0.5, 0.5)
+            norm.running_var.uniform_(0.5, 2.0)
+            norm.weight.data.uniform_(0.5, 1.5)
+            norm.bias.data.uniform_(-0.3, 0.3)
+        network.eval()
+        images = torch.rand(2, 3, config.input_size, config.input_size)
+        with torch.no_grad():
+            before = network(images)[-1]
+            norms = sum(isinstance(m, torch.nn.BatchNorm2d) for m in network.modules())
+            fold_batch_norms(network)
+            after = network(images)[-1]
+        left = sum(isinstance(m, torch.nn.BatchNorm2d) for m in network.modules())
+        assert left < norms / 2, f"{norms - left} of {norms} folded"
+        torch.testing.assert_close(after["means"], before["means"], atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(after["chol"], before["chol"], atol=1e-4, rtol=1e-4)
