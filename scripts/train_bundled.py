@@ -1,8 +1,8 @@
 """Train the bundled default model on 300-W (CPU is enough; resumable).
 
-    python scripts/train_bundled.py [--run-dir ~/uglli-runs/bundled-v3] [--max-minutes M]
+    python scripts/train_bundled.py [--run-dir ~/uglli-runs/bundled-v4] [--max-minutes M]
 
-Two ``fit`` runs, one after the other, each in its own folder of the run directory:
+Four ``fit`` runs, one after the other, each in its own folder of the run directory:
 
 1. ``base/``, ``RECIPE`` (32 epochs): an ImageNet-pretrained MobileNetV2 pyramid under
    two hourglasses (192 px crops, heatmaps at 48×48), 3 warm-up epochs of L1 on the
@@ -13,6 +13,12 @@ Two ``fit`` runs, one after the other, each in its own folder of the run directo
 2. ``detector-boxes/``, ``DETECTOR_STAGE`` (6 epochs from base's final weights, lower
    learning rate): the same, with our detector's box for 40% of the faces not given a
    tight box, found once in photo-like images (``uglli_core.training_boxes``).
+3. ``framer/``, ``FRAMER`` (30 epochs from ImageNet weights): a small network (96 px,
+   one hourglass) whose points only frame the face, so that the model sees the same
+   frame whatever box it is given. The model file carries it.
+4. ``framed/``, ``FRAMED_STAGE`` (6 epochs from detector-boxes' final weights): the
+   model again, with the tight box of the points (jittered) for 75% of the faces, as
+   the framer shows it faces. This is the model shipped.
 
 The moving average is what is validated and shipped. See README, "Training", for why.
 
@@ -29,12 +35,12 @@ import dataclasses
 import random
 from pathlib import Path
 
-from uglli_core.calibration import calibrated_scale, calibrated_x_shift
-from uglli_core.checkpoint import BUNDLED_MODEL, export_model, load_checkpoint
+from uglli_core.calibration import calibrated_posterior_scale, calibrated_scale, calibrated_x_shift
+from uglli_core.checkpoint import BUNDLED_MODEL, FRAMER_FIELD, export_model, load_checkpoint
 from uglli_core.data import apply_split, read_manifest, save_split, split_records
 from uglli_core.detect import FaceDetector
 from uglli_core.model import ModelConfig
-from uglli_core.model_prior import PRIOR_FIELD, training_prior_field
+from uglli_core.model_prior import PRIOR_FIELD, prior_field, training_prior_field
 from uglli_core.photo_like import build_set, crop_face, photo_like_face
 from uglli_core.predict import LandmarkPredictor
 from uglli_core.samples import AugmentConfig
@@ -55,13 +61,21 @@ RECIPE = dict(
 
 DETECTOR_STAGE = dict(RECIPE, augment=dataclasses.replace(RECIPE["augment"], detector_box=0.4),
                       epochs=6, warmup_epochs=0, lr=3e-4, lr_milestones=(0.5,))
-STAGES = (("base", RECIPE), ("detector-boxes", DETECTOR_STAGE))
+FRAMER = dict(RECIPE, model=ModelConfig(encoder="mobilenet_v2", input_size=96, heatmap_size=24, channels=64,
+                                        hourglass_depth=2, n_stacks=1, head_channels=32),
+              augment=DETECTOR_STAGE["augment"], epochs=30)
+# the model as the framer shows it faces: mostly by the tight box of their points, jittered
+FRAMED_STAGE = dict(DETECTOR_STAGE, augment=dataclasses.replace(DETECTOR_STAGE["augment"], tight_box=0.75))
+# (folder, recipe, the stage whose final weights it starts from)
+STAGES = (("base", RECIPE, None), ("detector-boxes", DETECTOR_STAGE, "base"), ("framer", FRAMER, None),
+          ("framed", FRAMED_STAGE, "detector-boxes"))
+MODEL_STAGE, FRAMER_STAGE = "framed", "framer"
 
 
-# How the shipped model is run (LandmarkPredictor). Flip (crops 3.02% -> 2.96%) and
-# recrop (photo-like 3.51% -> 3.24%) each take a face from 22.4 ms at batch 32 on 2
-# cores to twice that, past the budget of 30 (model card).
-TEST_TIME = dict(flip=False, recrop=False)
+# How the shipped model is run (LandmarkPredictor): framed by the framer's points, then
+# fused with its shape prior, 25 ms a face at batch 32 on 2 cores in all (the network
+# alone: 23). Flip and recrop each double the network's cost, past the budget of 30.
+TEST_TIME = dict(flip=False, recrop=False, frame_first=True, fuse_prior=True)
 CALIBRATION_FACES = 300  # training faces, each as its crop and as a photo-like image
 
 
@@ -71,30 +85,38 @@ def finished(folder: Path, epochs: int) -> bool:
 
 
 def export(run_dir: Path, train: list) -> None:
-    """The run's final model into resources/, with its test-time options, the x shift
-    that puts its points where the annotations do, and the covariance scale that
-    calibrates its ellipses, all measured on training faces (uglli_core.calibration)."""
+    """The run's final model and framer into resources/, with its test-time options, the
+    x shift that puts its points where the annotations do, the covariance scale that
+    calibrates its ellipses and the one that calibrates them after the shape prior, all
+    measured on training faces (uglli_core.calibration)."""
+    framer = load_checkpoint(run_dir / FRAMER_STAGE / "last.pt")
     # every stage trained on the same faces: the prior is theirs once, not merged per stage
-    checkpoint = {**load_checkpoint(run_dir / STAGES[-1][0] / "last.pt"), PRIOR_FIELD: training_prior_field(train)}
+    checkpoint = {**load_checkpoint(run_dir / MODEL_STAGE / "last.pt"), PRIOR_FIELD: training_prior_field(train),
+                  FRAMER_FIELD: {"model_config": framer["model_config"], "state_dict": framer["state_dict"]}}
     # mirrored training labels kept the annotations' offset: flip must undo it the same way
     mirror_shift = checkpoint["train_config"]["augment"].get("mirror_shift", 0.0)
     picked = random.Random(0).sample(train, CALIBRATION_FACES)
     detector = FaceDetector()
     crops = build_set(crop_face, picked, 0, detector)
     photos = build_set(photo_like_face, picked, 0, detector)
-    run_as = {**TEST_TIME, "mirror_shift": mirror_shift}
-    predictor = LandmarkPredictor({**checkpoint, "test_time": run_as}, "cpu")
-    predictor.x_shift = calibrated_x_shift(predictor, [(f.image, f.box, f.points) for f in crops])
+    test_time = {**TEST_TIME, "mirror_shift": mirror_shift}
+    # the network's own offset, on the boxes it was given and before the prior
+    network = LandmarkPredictor({**checkpoint, "test_time": test_time}, "cpu", frame_first=False, fuse_prior=False)
+    test_time["x_shift"] = calibrated_x_shift(network, [(f.image, f.box, f.points) for f in crops])
     faces = [(f.image, f.detected_box or f.box, f.points) for f in crops + photos]
-    test_time = {**run_as, "x_shift": predictor.x_shift, "covariance_scale": calibrated_scale(predictor, faces)}
-    export_model(checkpoint, BUNDLED_MODEL, test_time=test_time)
-    print(f"wrote {BUNDLED_MODEL}: test-time {test_time}, from {len(crops)} training faces, "
-          f"each as its crop and as a photo-like image")
+    # then the network's ellipses as it is run, then the same after the prior
+    test_time["covariance_scale"] = calibrated_scale(
+        LandmarkPredictor({**checkpoint, "test_time": test_time}, "cpu", fuse_prior=False), faces)
+    shipped = LandmarkPredictor({**checkpoint, "test_time": test_time}, "cpu")
+    prior = dataclasses.replace(shipped.shape_prior, posterior_scale=calibrated_posterior_scale(shipped, faces))
+    export_model({**checkpoint, PRIOR_FIELD: prior_field(prior)}, BUNDLED_MODEL, test_time=test_time)
+    print(f"wrote {BUNDLED_MODEL}: test-time {test_time}, posterior scale {prior.posterior_scale:.3f}, "
+          f"from {len(crops)} training faces, each as its crop and as a photo-like image")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run-dir", default=str(Path.home() / "uglli-runs" / "bundled-v3"))
+    parser.add_argument("--run-dir", default=str(Path.home() / "uglli-runs" / "bundled-v4"))
     parser.add_argument("--max-minutes", type=float, default=None, help="pause after this long; re-run to resume")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     parser.add_argument("--export", action="store_true", help="copy the run's final model into resources/")
@@ -105,18 +127,17 @@ def main() -> None:
         save_split(SPLIT_FILE, split_records(records, 0.1, seed=0)[1])
     train, val = apply_split(records, SPLIT_FILE)
     if args.export:
-        if not all(finished(run_dir / name, stage["epochs"]) for name, stage in STAGES):
+        if not all(finished(run_dir / name, stage["epochs"]) for name, stage, _ in STAGES):
             raise SystemExit(f"{run_dir}: the run has not finished; run without --export first")
         export(run_dir, train)
         return
-    init = None
-    for name, stage in STAGES:  # a finished stage is skipped; a paused one resumes
+    for name, stage, start in STAGES:  # a finished stage is skipped; a paused one resumes
         if not finished(run_dir / name, stage["epochs"]):
+            init = None if start is None else str(run_dir / start / "last.pt")
             config = TrainConfig(out_dir=str(run_dir / name), init=init, max_minutes=args.max_minutes,
                                  threads=args.threads, **stage)
             if fit(config, train, val, json_lines_printer()).cancelled or not finished(run_dir / name, stage["epochs"]):
                 return  # paused by --max-minutes: run again to go on
-        init = str(run_dir / name / "last.pt")
 
 
 if __name__ == "__main__":

@@ -225,3 +225,25 @@ def test_predict_runs_with_the_test_time_options_asked_for(five_faces, tiny_mode
         load_image(five_faces / face["image"]), [face["box"]])[0].landmarks
     np.testing.assert_allclose(landmarks[2], expected, atol=1e-2)   # batch of 5 vs 1: float noise
     assert not np.allclose(landmarks[0], landmarks[2])
+
+
+def test_predict_says_so_when_the_model_file_has_no_framer_to_frame_with(five_faces, tiny_model, tmp_path, capsys):
+    manifest = str(five_faces / "MANIFEST.csv")
+    assert main(["predict", "--manifest", manifest, "--model", str(tiny_model), "--output", str(tmp_path / "o.json"),
+                 "--frame-first"]) == 2
+    assert "has no framing network" in capsys.readouterr().err
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_predict_without_the_prior_gives_the_networks_own_points(five_faces, tmp_path):
+    manifest = str(five_faces / "MANIFEST.csv")
+    faces = {}
+    for options in ([], ["--no-fuse-prior"]):
+        out = tmp_path / f"out{len(options)}.json"
+        assert main(["predict", "--manifest", manifest, "--output", str(out), *options]) == 0
+        faces[len(options)] = json.loads(out.read_text())["faces"][0]
+    face = faces[1]
+    shipped = LandmarkPredictor.load(None, "cpu").predict(load_image(five_faces / face["image"]), [face["box"]])[0]
+    np.testing.assert_allclose(faces[0]["landmarks"], shipped.landmarks, atol=1e-2)
+    np.testing.assert_allclose(faces[1]["landmarks"], shipped.observed[0], atol=1e-2)
+    assert not np.allclose(faces[0]["landmarks"], faces[1]["landmarks"], atol=1e-2)
