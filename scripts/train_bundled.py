@@ -2,7 +2,7 @@
 
     python scripts/train_bundled.py [--run-dir ~/uglli-runs/bundled-v4] [--max-minutes M]
 
-Four ``fit`` runs, one after the other, each in its own folder of the run directory:
+Five ``fit`` runs, one after the other, each in its own folder of the run directory:
 
 1. ``base/``, ``RECIPE`` (32 epochs): an ImageNet-pretrained MobileNetV2 pyramid under
    two hourglasses (192 px crops, heatmaps at 48×48), 3 warm-up epochs of L1 on the
@@ -18,7 +18,10 @@ Four ``fit`` runs, one after the other, each in its own folder of the run direct
    frame whatever box it is given. The model file carries it.
 4. ``framed/``, ``FRAMED_STAGE`` (6 epochs from detector-boxes' final weights): the
    model again, with the tight box of the points (jittered) for 75% of the faces, as
-   the framer shows it faces. This is the model shipped.
+   the framer shows it faces.
+5. ``photos/``, ``PHOTO_STAGE`` (6 epochs from framed's final weights): the same, with
+   more of what ordinary photos do to a face (60% small, 50% JPEG, 20% blurred). This
+   is the model shipped.
 
 The moving average is what is validated and shipped. See README, "Training", for why.
 
@@ -66,10 +69,13 @@ FRAMER = dict(RECIPE, model=ModelConfig(encoder="mobilenet_v2", input_size=96, h
               augment=DETECTOR_STAGE["augment"], epochs=30)
 # the model as the framer shows it faces: mostly by the tight box of their points, jittered
 FRAMED_STAGE = dict(DETECTOR_STAGE, augment=dataclasses.replace(DETECTOR_STAGE["augment"], tight_box=0.75))
+# then more of the small, compressed, blurred faces of ordinary photos
+PHOTO_STAGE = dict(FRAMED_STAGE, augment=dataclasses.replace(FRAMED_STAGE["augment"], low_resolution=0.6, jpeg=0.5,
+                                                             blur=0.2))
 # (folder, recipe, the stage whose final weights it starts from)
 STAGES = (("base", RECIPE, None), ("detector-boxes", DETECTOR_STAGE, "base"), ("framer", FRAMER, None),
-          ("framed", FRAMED_STAGE, "detector-boxes"))
-MODEL_STAGE, FRAMER_STAGE = "framed", "framer"
+          ("framed", FRAMED_STAGE, "detector-boxes"), ("photos", PHOTO_STAGE, "framed"))
+MODEL_STAGE, FRAMER_STAGE = "photos", "framer"
 
 
 # How the shipped model is run (LandmarkPredictor): framed by the framer's points, then
