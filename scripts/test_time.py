@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from uglli_core import LandmarkPredictor
 
-OPTIONS = ("frame_first", "recrop", "flip", "fuse_prior")
+# LandmarkPredictor's test-time options, and how a label names each
+LABELS = {"frame_first": "framer", "recrop": "recrop", "flip": "flip", "fuse_prior": "prior"}
 # name: the options it sets, the others as the model file says
 TEST_TIME = {
-    "plain": dict.fromkeys(OPTIONS, False),            # the network alone, on the given box
+    "plain": dict.fromkeys(LABELS, False),             # the network alone, on the given box
     "flip": {"flip": True},
     "recrop": {"recrop": True},
     "no-framer": {"frame_first": False},
     "no-prior": {"fuse_prior": False},
 }
-LABELS = {"frame_first": "framer", "recrop": "recrop", "flip": "flip", "fuse_prior": "prior"}
 
 
 def load_predictors(model: str | None, extra: list[str]) -> dict[str, LandmarkPredictor]:

@@ -79,11 +79,10 @@ def edit_hint(face: Face | None, selected: int, box_mode: bool) -> str:
     if selected < 0:
         return "Click a point to select it · wheel zooms · drag pans"
     parts = [f"Point {selected}"]
-    shown = face.shown_prediction
-    if shown is not None and shown is not face.prediction:   # as the dot is coloured: after the corrections
-        parts.append(f"uncertainty left {shown.point_uncertainty[selected]:.2f} %")
-    elif face.point_uncertainty is not None:
-        parts.append(f"uncertainty {face.point_uncertainty[selected]:.2f} %")
+    shown = face.shown_prediction   # as the dot is coloured: after the corrections, when there are any
+    if shown is not None:
+        left = " left" if shown is not face.prediction else ""
+        parts.append(f"uncertainty{left} {shown.point_uncertainty[selected]:.2f} %")
     if face.point_disagreement is not None:
         parts.append(f"annotation d² {face.point_disagreement[selected]:.1f}")
     parts.append("reviewed" if face.point_reviewed[selected] else "not reviewed")
