@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from uglli_core.detect import (VIEW_FRONTAL, VIEW_TURNED_A, VIEW_TURNED_B, BoxCalibration,  # noqa: E402
                                FaceDetector, RawDetection)
 from uglli_core.geometry import box_iou  # noqa: E402
+from uglli_core.pts import from_file_frame, read_pts  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "afw-photos"
 MATCH_IOU = 0.4
@@ -61,9 +62,8 @@ def load_faces(data: Path) -> dict[str, list[tuple[tuple, tuple]]]:
     faces: dict[str, list] = {}
     with open(data / "faces.csv", newline="") as f:
         for row in csv.DictReader(f):
-            text = (data / row["pts"]).read_text()
-            pts = np.array(text[text.index("{") + 1:text.index("}")].split(), float).reshape(-1, 2)
-            det = tuple(float(row[k]) for k in ("det_x0", "det_y0", "det_x1", "det_y1"))
+            pts = read_pts(data / row["pts"])                                     # 0-based
+            det = tuple(from_file_frame([float(row[k]) for k in ("det_x0", "det_y0", "det_x1", "det_y1")]))
             faces.setdefault(row["image"], []).append((det, (*pts.min(0), *pts.max(0))))
     return faces
 

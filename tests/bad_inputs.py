@@ -617,10 +617,10 @@ def write_manifest_rows(folder: Path, faces: list[Face]) -> list[RowCase]:
     raw_name = os.fsdecode(b"caf\xe9.jpg")
     image(raw_name, jpeg())
     row(raw_name, box, "non-utf8-path", True)
-    # Bad boxes.
+    # Bad boxes, 1-based as a 300-W manifest writes them: the last row is y = side.
     out = image("outside.jpg", jpeg())
     for label, b in {"right": [side + 10, 10, side + 90, 90], "left": [-200, 10, -5, 90],
-                     "above": [10, -300, 90, -1], "below": [10, side, 90, side + 80]}.items():
+                     "above": [10, -300, 90, 0], "below": [10, side + 1, 90, side + 80]}.items():
         row(out, b, f"box-outside-{label}", False, "entirely outside")
     row(out, [-50 * side, -50 * side, 50 * side, 50 * side], "box-huge", False, "far larger")
     row(out, [1e300, 1e300, 2e300, 2e300], "box-astronomic", False, "entirely outside")

@@ -15,7 +15,7 @@ from .images import ImageReadError, box_problem, load_image
 from .model import ENCODERS, MEAN_ESTIMATORS, ModelConfig
 from .predict_jobs import input_jobs, manifest_jobs
 from .progress import MODES, ProgressReporter
-from .pts import PtsError, atomic_write_text
+from .pts import COORDINATES, PtsError, atomic_write_text
 from .read_ahead import network_threads, read_ahead
 from .train import TrainConfig
 
@@ -132,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help="frame each face by the points of the model file's small framing network first "
                                  "(default: as the model file says)")
         command.add_argument("--fuse-prior", action=argparse.BooleanOptionalAction, default=None,
-                            help="fuse the points with the model's shape prior (default: as the model file says)")
+                            help="fuse the points with the model's shape prior (default: as the model file says; "
+                                 "a model file without a prior cannot: it stops and says so)")
     predict.set_defaults(run=run_predict)
     return parser
 
@@ -233,7 +234,7 @@ def run_predict(args) -> int:
         reporter.close()
     info = predictor.info
     output = {"model": {k: v for k, v in info.items() if k != "model_config"} | {"config": info["model_config"]},
-              "faces": faces, "errors": errors}
+              "coordinates": COORDINATES, "faces": faces, "errors": errors}
     text = json_text.dumps(output)
     if args.output:
         atomic_write_text(Path(args.output), text + "\n")  # a reader never sees half a file
@@ -279,6 +280,9 @@ def _predict_waiting(predictor, waiting: list) -> list[dict]:
     records = [{"image": name, "face": face, "box": [round(v, 3) for v in box],
                 "landmarks": prediction.landmarks.round(3).tolist(),
                 "covariances": prediction.covariances.round(5).tolist(),
+                # the network's own Gaussians, which refine takes (the prior must not count twice)
+                "network_landmarks": prediction.observed[0].round(3).tolist(),
+                "network_covariances": prediction.observed[1].round(5).tolist(),
                 "uncertainty": round(prediction.uncertainty, 5)}
                for (name, face, box, _), prediction in zip(waiting, predictions)]
     waiting.clear()

@@ -1,4 +1,12 @@
-"""Read and write 300-W ``.pts`` landmark files (68 points, image pixels)."""
+"""Read and write 300-W ``.pts`` landmark files (68 points, image pixels).
+
+The one rule for coordinates: files of the 300-W kind (``.pts`` files and the boxes of
+a 300-W ``MANIFEST.csv``) are **1-based**, the centre of the top-left pixel being
+(1, 1), as the 300-W tools, menpo and dlib read them. Everything inside — the Python
+API, ``uglli predict`` JSON, the app's store — is **0-based pixel centres**, as NumPy
+and OpenCV index pixels. :func:`from_file_frame` and :func:`to_file_frame` are the only
+places that cross between the two.
+"""
 from __future__ import annotations
 
 import math
@@ -12,12 +20,28 @@ from .images import box_problem
 N_LANDMARKS = 68
 
 
+# Where a file puts the centre of the top-left pixel; inside, it is at (0, 0).
+FILE_ORIGIN = 1.0
+# What our JSON outputs say of their coordinates.
+COORDINATES = "0-based pixel centres: the top-left pixel's centre is (0, 0); .pts files add 1"
+
+
+def from_file_frame(values: np.ndarray) -> np.ndarray:
+    """Coordinates as a 300-W file writes them (1-based) → 0-based pixel centres."""
+    return np.asarray(values, dtype=np.float64) - FILE_ORIGIN
+
+
+def to_file_frame(values: np.ndarray) -> np.ndarray:
+    """0-based pixel centres → coordinates as a 300-W file writes them (1-based)."""
+    return np.asarray(values, dtype=np.float64) + FILE_ORIGIN
+
+
 class PtsError(ValueError):
     """A ``.pts`` file that cannot be read as 68 finite points."""
 
 
 def parse_pts(text: str, source: str = "<string>") -> np.ndarray:
-    """Parse the text of a 300-W ``.pts`` file into a (68, 2) float64 array."""
+    """Parse the text of a 300-W ``.pts`` file into (68, 2) float64 0-based pixel centres."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     try:
         start = lines.index("{")
@@ -51,11 +75,11 @@ def parse_pts(text: str, source: str = "<string>") -> np.ndarray:
         raise PtsError(f"{source}: header says {declared} points, file has {len(points)}")
     if len(points) != N_LANDMARKS:
         raise PtsError(f"{source}: {len(points)} points, expected {N_LANDMARKS}")
-    return np.asarray(points, dtype=np.float64)
+    return from_file_frame(points)
 
 
 def read_pts(path: str | os.PathLike, image_size: tuple[int, int] | None = None) -> np.ndarray:
-    """Read a ``.pts`` file; raises :class:`PtsError` with the reason when it is malformed.
+    """Read a ``.pts`` file as (68, 2) 0-based pixel centres; raises :class:`PtsError` with the reason when it is malformed.
 
     With ``image_size`` (width, height) of the image it annotates, points that cannot
     belong to that image (all outside it, or spread far wider) are refused too: such a
@@ -81,15 +105,17 @@ def read_pts(path: str | os.PathLike, image_size: tuple[int, int] | None = None)
 
 
 def format_pts(points: np.ndarray) -> str:
+    """The text of a ``.pts`` file for (68, 2) 0-based pixel centres (written 1-based)."""
     points = np.asarray(points, dtype=np.float64)
     if points.shape != (N_LANDMARKS, 2) or not np.isfinite(points).all():
         raise PtsError(f"expected {N_LANDMARKS} finite points, got array of shape {points.shape}")
+    points = to_file_frame(points)
     body = "\n".join(f"{x:.3f} {y:.3f}" for x, y in points)
     return f"version: 1\nn_points: {N_LANDMARKS}\n{{\n{body}\n}}\n"
 
 
 def write_pts(path: str | os.PathLike, points: np.ndarray) -> None:
-    """Write atomically: a crash mid-save leaves either the old file or the new one."""
+    """Write (68, 2) 0-based pixel centres as a 1-based ``.pts`` file, atomically: a crash mid-save leaves either the old file or the new one."""
     atomic_write_text(Path(path), format_pts(points))
 
 

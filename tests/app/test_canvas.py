@@ -241,3 +241,29 @@ def test_the_view_follows_changes_made_to_the_model(reviewed_window):
     row = window.faces.row_of(face)
     assert window.faces.data(window.faces.index(row, 4)) == "✓"
     assert "edited" in window.faces.data(window.faces.index(row, 5))
+
+
+def test_an_annotation_is_drawn_on_the_pixel_its_file_names(qtbot, make_window, open_and_predict, tmp_path):
+    """A .pts file says (11, 21) for the pixel at column 10, row 20 (1-based, 300-W's
+    convention): the marker sits on that pixel's centre on screen."""
+    import cv2
+
+    from uglli_core.pts import N_LANDMARKS
+    image = np.zeros((120, 100, 3), np.uint8)
+    image[20, 10] = 255
+    cv2.imwrite(str(tmp_path / "dot.png"), image)
+    points = np.tile([[40.0, 50.0]], (N_LANDMARKS, 1)) + np.arange(N_LANDMARKS)[:, None] * 0.5
+    points[30] = (11.0, 21.0)
+    body = "\n".join(f"{x} {y}" for x, y in points)
+    (tmp_path / "dot.pts").write_text(f"version: 1\nn_points: 68\n{{\n{body}\n}}\n")
+    window = make_window()
+    open_and_predict(window, tmp_path)
+    window.table.selectRow(0)
+    canvas = window.canvas
+    marker = canvas._overlay.markers[30]
+    assert (marker.pos().x(), marker.pos().y()) == (10.0, 20.0)
+    # where the marker falls in the pixmap as drawn: the centre of the bright pixel
+    item = canvas._pixmap_item
+    local = item.mapFromScene(marker.pos()) - item.offset()       # pixmap pixels, edges at integers
+    assert (local.x(), local.y()) == (10.5, 20.5)
+    assert item.pixmap().toImage().pixelColor(10, 20).red() == 255

@@ -10,6 +10,7 @@ from uglli_core.checkpoint import save_checkpoint
 from uglli_core.cli import main
 from uglli_core.images import load_image
 from uglli_core.model import ModelConfig, UGLLINet
+from uglli_core.model_prior import PRIOR_FIELD, load_shape_prior, prior_field
 from uglli_core.predict import LandmarkPredictor
 from uglli_core.pts import read_pts
 
@@ -44,12 +45,14 @@ def test_predict_from_a_manifest_writes_the_documented_json(five_faces, tiny_mod
                  "--output", str(out)])
     assert code == 0
     result = json.loads(out.read_text())
-    assert set(result) == {"model", "faces", "errors"}
+    assert set(result) == {"model", "coordinates", "faces", "errors"}
     assert result["model"]["metrics"] == {"nme_io": 99.0}
+    assert result["coordinates"].startswith("0-based pixel centres")
     assert [f["image"] for f in result["faces"]] == [
         "1051618982_1.jpg", "111076519_1.jpg", "111076519_2.jpg", "1130084326_1.jpg", "1130084326_2.jpg"]
     face = result["faces"][0]
-    assert set(face) == {"image", "face", "box", "landmarks", "covariances", "uncertainty"}
+    assert set(face) == {"image", "face", "box", "landmarks", "covariances", "network_landmarks",
+                         "network_covariances", "uncertainty"}
     assert face["face"] == 1 and len(face["box"]) == 4
     assert len(face["landmarks"]) == 68 and all(len(p) == 2 for p in face["landmarks"])
     assert len(face["covariances"]) == 68 and face["covariances"][0][0][1] == face["covariances"][0][1][0]
@@ -247,3 +250,40 @@ def test_predict_without_the_prior_gives_the_networks_own_points(five_faces, tmp
     np.testing.assert_allclose(faces[0]["landmarks"], shipped.landmarks, atol=1e-2)
     np.testing.assert_allclose(faces[1]["landmarks"], shipped.observed[0], atol=1e-2)
     assert not np.allclose(faces[0]["landmarks"], faces[1]["landmarks"], atol=1e-2)
+
+
+def test_predict_writes_the_networks_own_gaussians_that_refine_takes(five_faces, tiny_model, tmp_path):
+    """A script that refines from the file must not count the prior twice (issue 20, item 4)."""
+    with_prior = tmp_path / "with_prior.pt"
+    save_checkpoint(with_prior, UGLLINet(ModelConfig(n_stacks=1, channels=16)),
+                    **{PRIOR_FIELD: prior_field(load_shape_prior())})
+    out = tmp_path / "out.json"
+    assert main(["predict", "--manifest", str(five_faces / "MANIFEST.csv"), "--model", str(with_prior),
+                 "--fuse-prior", "--output", str(out)]) == 0
+    face = json.loads(out.read_text())["faces"][0]
+    predictor = LandmarkPredictor.load(with_prior, "cpu", fuse_prior=True)
+    expected = predictor.predict(load_image(five_faces / face["image"]), [face["box"]])[0]
+    np.testing.assert_allclose(face["network_landmarks"], expected.observed[0], atol=1e-2)
+    np.testing.assert_allclose(face["network_covariances"], expected.observed[1], rtol=1e-2, atol=1e-4)
+    assert not np.allclose(face["network_landmarks"], face["landmarks"], atol=1e-2)   # not the fused answer
+    # refined with nothing placed, the network's Gaussians give the fused answer back
+    refined, _ = predictor.refine(np.array(face["network_landmarks"]), np.array(face["network_covariances"]), {})
+    np.testing.assert_allclose(refined, face["landmarks"], atol=0.05)
+
+    unfused = tmp_path / "unfused.json"   # without the prior, the network's own are the answer
+    assert main(["predict", "--manifest", str(five_faces / "MANIFEST.csv"), "--model", str(tiny_model),
+                 "--output", str(unfused)]) == 0
+    face = json.loads(unfused.read_text())["faces"][0]
+    assert face["network_landmarks"] == face["landmarks"] and face["network_covariances"] == face["covariances"]
+
+
+def test_predict_says_so_when_asked_to_fuse_with_a_prior_the_model_file_lacks(five_faces, tiny_model, tmp_path,
+                                                                             capsys):
+    """Item 5: no prior is made up from data outside the package; the command stops and says why."""
+    out = tmp_path / "o.json"
+    assert main(["predict", "--manifest", str(five_faces / "MANIFEST.csv"), "--model", str(tiny_model),
+                 "--fuse-prior", "--output", str(out)]) == 2
+    said = capsys.readouterr().err
+    assert "tiny.pt has no shape prior, so its points cannot be fused with one" in said
+    assert "--no-fuse-prior" in said and "add_shape_prior.py" in said
+    assert not out.exists()

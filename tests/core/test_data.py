@@ -1,14 +1,18 @@
+import json
 import shutil
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from uglli_core.data import (DatasetError, annotation_files, apply_split, read_folder, read_manifest, read_records,
-                             save_split, split_records, tight_box)
+from uglli_core.data import (DatasetError, FaceRecord, annotation_files, apply_split, read_folder, read_manifest,
+                             read_records, save_split, source_photo, split_records, tight_box)
 from uglli_core.geometry import MIRROR_68
 from uglli_core.pts import write_pts
 from uglli_core.samples import AugmentConfig, FaceCrops, FacePatch, cut_patches
+
+VALIDATION_SPLIT = Path(__file__).resolve().parents[2] / "resources" / "val_split.json"
 
 
 def test_manifest_gives_detector_boxes_and_points(datasets):
@@ -16,7 +20,10 @@ def test_manifest_gives_detector_boxes_and_points(datasets):
     assert len(records) == 2012
     first = records[0]
     assert first.name == "afw/1051618982_1.jpg" and first.points.shape == (68, 2)
-    assert first.box == pytest.approx((73.758, 71.001, 302.415, 299.658))
+    # the file's det_* columns are 1-based like its .pts files; inside, 0-based
+    assert first.box == pytest.approx((72.699, 69.942, 301.356, 298.599))
+    # so the landmarks' tight box is the manifest's gt_* box one pixel up-left
+    assert tight_box(first.points) == pytest.approx((70.941, 78.111, 310.941, 303.771), abs=1e-3)
     assert {r.subset for r in records} == {"afw", "helen/trainset", "lfpw/trainset"}
 
 
@@ -149,3 +156,69 @@ def test_a_mirrored_training_face_keeps_the_annotations_offset(datasets):
     unmirrored = mirrored[MIRROR_68]
     np.testing.assert_allclose(63.0 - unmirrored[:, 0] + 2 * 0.64, plain[:, 0], atol=1e-4)
     np.testing.assert_allclose(unmirrored[:, 1], plain[:, 1], atol=1e-4)
+
+
+def face(name: str, subset: str = "s", number: int = 1) -> FaceRecord:
+    return FaceRecord(Path(name), (0.0, 0.0, 10.0, 10.0), name=name, face=number, subset=subset)
+
+
+def test_apply_split_refuses_a_split_that_names_faces_not_read(tmp_path):
+    """Issue 20, item 8: before, a held-out face not found was quietly nobody's, and
+    where its key was misspelt, the face itself was trained on."""
+    records = [face("a.jpg"), face("b.jpg"), face("c.jpg")]
+    split = tmp_path / "split.json"
+    split.write_text('["a.jpg#1", "B.jpg#1", "d.jpg#2"]')
+    with pytest.raises(DatasetError, match=r"split.json: 2 of the faces it lists are not among the 3 faces read"
+                                           r".*: B.jpg#1, d.jpg#2$"):
+        apply_split(records, split)
+    split.write_text('{"validation": ["a.jpg#1"], "excluded": ["e.jpg#1"]}')
+    with pytest.raises(DatasetError, match="e.jpg#1"):
+        apply_split(records, split)
+
+
+def test_a_split_file_excludes_faces_from_both_sides_and_old_files_still_load(tmp_path):
+    records = [face("a.jpg"), face("b.jpg"), face("c.jpg"), face("d.jpg")]
+    split = tmp_path / "split.json"
+    save_split(split, [records[1]], excluded=[records[3]])
+    assert json.loads(split.read_text()) == {"validation": ["b.jpg#1"], "excluded": ["d.jpg#1"]}
+    train, val = apply_split(records, split)
+    assert [r.name for r in train] == ["a.jpg", "c.jpg"] and [r.name for r in val] == ["b.jpg"]
+    split.write_text('["b.jpg#1"]')                      # as written before exclusions
+    train, val = apply_split(records, split)
+    assert [r.name for r in train] == ["a.jpg", "c.jpg", "d.jpg"] and [r.name for r in val] == ["b.jpg"]
+    for bad, said in (('{"validation": ["b.jpg#1"], "exclude": []}', "a split file is a list of face keys"),
+                      ('{"validation": ["b.jpg#1"], "excluded": ["b.jpg#1"]}', "both held out and excluded"),
+                      ('{"validation": [1]}', "not lists of text"), ("[", "not a readable split file")):
+        split.write_text(bad)
+        with pytest.raises(DatasetError, match=said):
+            apply_split(records, split)
+
+
+def test_faces_of_one_photo_are_held_out_together():
+    assert [source_photo(face(name)) for name in ("afw/123_1.jpg", "afw/123_12.jpg", "lfpw/image_0001.png",
+                                                  "IMG_1234.jpg", "photos/beach.jpg")] == \
+        ["afw/123", "afw/123", "lfpw/image_0001", "IMG_1234", "photos/beach"]
+    records = [face(f"{subset}/{photo}_{k}.jpg", subset) for subset in ("afw", "helen") for photo in range(40)
+               for k in range(1, 1 + photo % 3 + 1)]                        # 1, 2 or 3 faces a photo
+    records += [face("group.jpg", "afw", k) for k in (1, 2)]                # two faces of one image
+    for seed in range(5):
+        train, val = split_records(records, 0.2, seed=seed)
+        assert not {source_photo(r) for r in train} & {source_photo(r) for r in val}
+        for subset in ("afw", "helen"):
+            faces = sum(r.subset == subset for r in records)
+            held = sum(r.subset == subset for r in val)
+            assert round(0.2 * faces) - 2 <= held <= round(0.2 * faces)     # whole photos that fit
+    train, val = split_records(records[:3], 0.1, minimum=2)   # photos of 1 and 2 faces: at least 2, whole photos
+    assert len(val) >= 2 and not {source_photo(r) for r in train} & {source_photo(r) for r in val}
+
+
+def test_the_fixed_split_holds_out_no_face_of_a_photo_trained_on(datasets):
+    """Its training side is the one the bundled model was trained on (1811 faces); the 37
+    held-out faces that shared a photo with one of those are excluded from both sides."""
+    records = read_manifest(datasets / "300w" / "MANIFEST.csv", check_sizes=False)
+    train, val = apply_split(records, VALIDATION_SPLIT)
+    assert (len(train), len(val)) == (1811, 164)
+    assert not {source_photo(r) for r in train} & {source_photo(r) for r in val}
+    excluded = json.loads(VALIDATION_SPLIT.read_text())["excluded"]
+    assert len(excluded) == 37 and all(source_photo(face(k.split("#")[0])) in {source_photo(r) for r in train}
+                                       for k in excluded)

@@ -44,7 +44,7 @@ def test_points_follow_the_pixels_when_a_crop_is_resized_and_map_back(scale):
 
 @pytest.fixture(scope="module")
 def records(datasets):
-    """Six validation faces, from every subset."""
+    """Five validation faces, from every subset."""
     manifest = read_manifest(datasets / "300w" / "MANIFEST.csv", check_sizes=False)
     return apply_split(manifest, VAL_SPLIT)[1][::40]
 

@@ -15,6 +15,28 @@ def test_write_then_read_gives_the_same_points(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name != "a.pts"], "no temporary file is left behind"
 
 
+def test_files_are_1_based_and_points_inside_0_based(tmp_path):
+    """300-W's convention, as menpo reads it (it subtracts 1 on import): the centre of
+    the top-left pixel is (1, 1) in a file and (0, 0) in our arrays."""
+    text = format_pts(np.zeros((68, 2)))
+    assert text.splitlines()[3] == "1.000 1.000"
+    menpo_written = "version: 1\nn_points: 68\n{\n" + "\n".join(["1 1", "12.5 31"] * 34) + "\n}\n"
+    points = parse_pts(menpo_written)
+    np.testing.assert_array_equal(points[:2], [[0.0, 0.0], [11.5, 30.0]])
+
+
+def test_a_shared_file_round_trips_to_the_same_numbers(datasets, tmp_path):
+    source = next((datasets / "300w" / "afw").glob("*.pts"))
+    write_pts(tmp_path / "again.pts", read_pts(source))
+    numbers = [parse_numbers(path) for path in (source, tmp_path / "again.pts")]
+    np.testing.assert_allclose(numbers[1], numbers[0], atol=5e-4)  # written to 3 decimals
+
+
+def parse_numbers(path) -> np.ndarray:
+    text = path.read_text()
+    return np.array(text[text.index("{") + 1:text.index("}")].split(), float).reshape(-1, 2)
+
+
 def test_reads_a_shared_300w_file(datasets):
     points = read_pts(next((datasets / "300w" / "afw").glob("*.pts")))
     assert points.shape == (68, 2) and np.isfinite(points).all()
