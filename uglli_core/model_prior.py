@@ -1,6 +1,8 @@
 """Where a model's shape prior comes from: its model file, built there by the training
-code from the faces it was trained on; for an older file without one, the shared
-training data (the 300-W manifest less the fixed validation split), when it is here.
+code from the faces it was trained on. A model file without one (made before priors)
+cannot fuse or refine, and says so: nothing is read from outside the package and the
+paths a user gives (``scripts/add_shape_prior.py --data`` builds one from a data folder
+the user names).
 
 In a checkpoint the prior is the field ``shape_prior``, a plain dict of tensors and
 numbers (see :meth:`uglli_core.shape_prior.ShapePrior.to_dict`), so that model files
@@ -9,20 +11,17 @@ still load with ``torch.load(weights_only=True)``.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .checkpoint import CheckpointError, load_checkpoint
-from .data import DatasetError, FaceRecord, apply_split, read_manifest
+from .data import FaceRecord
 from .shape_prior import ShapePrior, ShapePriorError
 
 PRIOR_FIELD = "shape_prior"
-REPO = Path(__file__).resolve().parent.parent
-TRAINING_MANIFEST = REPO.parent / "shared" / "datasets" / "300w" / "MANIFEST.csv"
-VALIDATION_SPLIT = REPO / "resources" / "val_split.json"
+CORRECTIONS_STAY = "corrections cannot move the other points"
 
 
 def prior_field(prior: ShapePrior) -> dict:
@@ -45,30 +44,22 @@ def prior_in(checkpoint: dict) -> ShapePrior | None:
         raise CheckpointError(f"{_name(checkpoint)}: {exc}") from None
 
 
-@lru_cache(maxsize=1)
-def training_split_prior() -> ShapePrior:
-    """The prior of the shared training faces (300-W manifest less the validation split)."""
-    if not TRAINING_MANIFEST.is_file():
-        raise ShapePriorError(f"the training data to build a shape prior from is not here ({TRAINING_MANIFEST})")
-    try:
-        train, _ = apply_split(read_manifest(TRAINING_MANIFEST, check_sizes=False), VALIDATION_SPLIT)
-    except (DatasetError, OSError, ValueError) as exc:
-        raise ShapePriorError(f"the training data cannot be read to build a shape prior ({exc})") from None
-    return ShapePrior.build(_shapes(train))
-
-
-def prior_for_model(checkpoint: dict) -> ShapePrior:
-    """The model's own prior, else one built from the shared training data; a clear
-    :class:`ShapePriorError` when there is neither."""
+def prior_for_model(checkpoint: dict, without: str = CORRECTIONS_STAY) -> ShapePrior:
+    """The prior the model file carries; :func:`missing_prior` raised when it has none."""
     prior = prior_in(checkpoint)
-    if prior is not None:
-        return prior
-    try:
-        return training_split_prior()
-    except ShapePriorError as exc:
-        raise ShapePriorError(
-            f"{_name(checkpoint)} has no shape prior, so corrections cannot move the other points, and {exc}. "
-            "Fine-tune the model or train it again with this version of UGLLI: its model files carry one.") from None
+    if prior is None:
+        raise missing_prior(checkpoint.get("path"), without)
+    return prior
+
+
+def missing_prior(model_path: str | os.PathLike | None, without: str = CORRECTIONS_STAY) -> ShapePriorError:
+    """The error of a model file without a shape prior: what cannot be done ``without``
+    it, and how to give it one."""
+    shown = model_path or "MODEL.pt"
+    return ShapePriorError(
+        f"{Path(shown).name} has no shape prior, so {without}. Fine-tune it or train it again with this "
+        f"version of UGLLI (its model files carry one), or give it the prior of the faces it was trained on: "
+        f"python scripts/add_shape_prior.py --model {shown} --data TRAINING_DATA")
 
 
 def load_shape_prior(path: str | os.PathLike | None = None) -> ShapePrior:
@@ -83,12 +74,8 @@ def training_prior_field(records: list[FaceRecord], parent: str | os.PathLike | 
     theirs, weighted by numbers of faces (so a fine-tuned model's prior has also seen
     the corrected faces)."""
     shapes = _shapes(records)
-    start = None
-    if parent is not None:
-        try:
-            start = prior_for_model(load_checkpoint(parent))
-        except ShapePriorError:
-            start = None  # an old model file away from the training data: the new faces alone
+    # a parent from before priors has none to merge: the new faces alone
+    start = None if parent is None else prior_in(load_checkpoint(parent))
     if len(shapes) == 0:
         if start is None:
             raise ShapePriorError("no annotated face to build a shape prior from")

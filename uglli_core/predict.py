@@ -13,9 +13,9 @@ from .checkpoint import FRAMER_FIELD, CheckpointError, build_model, describe, lo
 from .data import tight_box
 from .geometry import (Box, average_gaussians, crop_transform, transform_covariances, transform_points,
                        unmirror, warp)
-from .metrics import point_uncertainty
+from .metrics import box_size, point_uncertainty
 from .model import UGLLINet, covariance, fold_batch_norms
-from .model_prior import prior_for_model, prior_in
+from .model_prior import missing_prior, prior_for_model, prior_in
 from .shape_prior import ShapePrior
 from .train import pick_device
 
@@ -45,19 +45,38 @@ class FacePrediction:
 
     @property
     def box_size(self) -> float:
+        """√(w·h) of the box the face was given, in pixels."""
         x0, y0, x1, y1 = self.box
         return float(np.sqrt(max(x1 - x0, 1e-6) * max(y1 - y0, 1e-6)))
 
     @property
     def point_uncertainty(self) -> np.ndarray:
-        """(68,) |Σ|^(1/4) in percent of the box size √(w·h), like NME_box."""
-        return 100 * point_uncertainty(self.covariances) / self.box_size
+        """(68,) |Σ|^(1/4) in percent of the face's size (see :func:`point_scores`)."""
+        return point_scores(self.landmarks, self.covariances)
 
     @property
     def uncertainty(self) -> float:
-        """The face's score: mean point uncertainty, percent of the box size."""
+        """The face's score: mean point uncertainty, percent of the face's size."""
         return float(self.point_uncertainty.mean())
 
+
+def point_scores(landmarks: np.ndarray, covariances: np.ndarray) -> np.ndarray:
+    """(…, 68, 2) points and (…, 68, 2, 2) their Σ → (…, 68) |Σ|^(1/4) in percent of
+    √(w·h) of the tight box of those points: the face's own size, as predicted.
+
+    Not the size of the box the face was given: a loose hand-drawn box would make the
+    same face look surer. The points are the answer's, whose Σ is scored (fused with the
+    prior or not, the same points the ellipses are drawn at; a stored prediction always
+    has them). NME_box divides by the same box of the true points, so the two are on
+    one scale.
+    """
+    landmarks = np.asarray(landmarks, dtype=np.float64)
+    sizes = box_size(landmarks.reshape(-1, *landmarks.shape[-2:])).reshape(landmarks.shape[:-2])   # (…,)
+    return 100 * point_uncertainty(covariances) / np.maximum(sizes, 1e-6)[..., None]
+
+
+# what a model file without a shape prior cannot do when asked to fuse with one
+NO_FUSION = "its points cannot be fused with one: run it with fuse_prior off (uglli predict --no-fuse-prior)"
 
 # A model file's ``test_time`` field: how it was measured and is meant to be run.
 TEST_TIME = {"flip": False, "recrop": False, "frame_first": False, "fuse_prior": False,
@@ -77,7 +96,8 @@ class LandmarkPredictor:
         - ``recrop``: the model runs a second time, framed by the tight box of its points;
         - ``flip``: each face also runs mirrored, and the two are averaged;
         - ``fuse_prior``: the points are fused with the model's shape prior (as a
-          correction would be, with nothing corrected yet).
+          correction would be, with nothing corrected yet); a model file without a prior
+          raises :class:`~uglli_core.shape_prior.ShapePriorError` saying so.
         """
         self.device = pick_device(device)
         self.test_time = {**TEST_TIME, **checkpoint.get("test_time", {})}
@@ -97,8 +117,10 @@ class LandmarkPredictor:
         self.info = describe(checkpoint)
         self.model = fold_batch_norms(build_model(checkpoint)).to(self.device)
         self._checkpoint_name = checkpoint.get("path")
-        # fusing at prediction time needs the prior now; else None until refine first needs it
-        self.shape_prior: ShapePrior | None = prior_for_model(checkpoint) if self.fuse_prior else prior_in(checkpoint)
+        # fusing needs the model file's prior: without one, a clear error rather than an
+        # answer that is not what was asked for (a script would not see a warning)
+        self.shape_prior: ShapePrior | None = (prior_for_model(checkpoint, NO_FUSION) if self.fuse_prior
+                                               else prior_in(checkpoint))
         self.input_size = self.model.config.input_size
         self.framer = _framer(checkpoint).to(self.device) if self.frame_first else None
         if self.device.type == "cpu":  # measured: about 1.7× faster convolutions on CPU
@@ -122,10 +144,10 @@ class LandmarkPredictor:
         prior let it (see :mod:`uglli_core.shape_prior`).
 
         Raises :class:`~uglli_core.shape_prior.ShapePriorError` when the model file has no
-        shape prior and the training data to build one is not at hand.
+        shape prior.
         """
         if self.shape_prior is None:
-            self.shape_prior = prior_for_model({"path": self._checkpoint_name})
+            raise missing_prior(self._checkpoint_name)
         return self.shape_prior.fuse(landmarks, covariances, fixed)
 
     def predict(self, image: np.ndarray, boxes: Iterable[Box], batch_size: int = 32) -> list[FacePrediction]:

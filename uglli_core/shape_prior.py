@@ -25,6 +25,7 @@ Points are handled as complex numbers z = x + iy, so that a similarity is z → 
 """
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -289,17 +290,31 @@ def _blas_libraries() -> list:
     return ThreadpoolController().select(user_api="blas").lib_controllers
 
 
+# one_blas_thread's users one at a time: re-entrant, so that a fusion inside another on
+# the same thread does not wait for itself
+_blas_lock = threading.RLock()
+
+
 @contextmanager
 def one_blas_thread():
     """Run a small dense solve on one BLAS thread: with OpenBLAS's threads on a busy
     two-core machine the same 136×136 solve was measured ~40× slower (92 ms, not 2).
-    Sets the thread counts directly: threadpoolctl's ``limit()`` takes 0.5 ms a call."""
+    Sets the thread counts directly: threadpoolctl's ``limit()`` takes 0.5 ms a call.
+
+    The count is process-wide and the app fuses on two threads, so users take turns:
+    two at once could each save what they found, the second the first's 1, and leave
+    one thread for good. Each restores what it set on its own thread, because recent
+    threadpoolctl lets only one thread (the first to set a count, while it lives) change
+    OpenBLAS's and silently ignores the others: on those this lowers nothing and
+    restores nothing.
+    """
     libraries = _blas_libraries()
-    before = [library.num_threads for library in libraries]
-    for library in libraries:
-        library.set_num_threads(1)
-    try:
-        yield
-    finally:
-        for library, threads in zip(libraries, before):
-            library.set_num_threads(threads)
+    with _blas_lock:
+        before = [library.num_threads for library in libraries]
+        for library in libraries:
+            library.set_num_threads(1)
+        try:
+            yield
+        finally:
+            for library, threads in zip(libraries, before):
+                library.set_num_threads(threads)

@@ -39,7 +39,7 @@ def ellipse_axes(covariance: np.ndarray) -> tuple:
     return axes[..., 1], axes[..., 0], np.degrees(np.arctan2(direction[..., 1], direction[..., 0]))
 
 
-# Point uncertainty (percent of the box size) drawn fully green and fully red; the
+# Point uncertainty (percent of the face's size) drawn fully green and fully red; the
 # trained model's typical error is 2–4 %, so the middle of the scale is where
 # a reviewer should start to look.
 CALM_UNCERTAINTY = 1.0

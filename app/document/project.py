@@ -17,7 +17,8 @@ import numpy as np
 
 from uglli_core import N_LANDMARKS, FacePrediction
 from uglli_core.geometry import Box
-from uglli_core.metrics import mahalanobis_squared, point_uncertainty
+from uglli_core.metrics import mahalanobis_squared
+from uglli_core.predict import point_scores
 
 
 NO_FACE_FOUND = "no face found: draw its box by hand (Edit → Face Boxes)"
@@ -133,7 +134,7 @@ class Face:
 
     @property
     def point_uncertainty(self) -> np.ndarray | None:
-        """(68,) percent of the box size; None until predicted."""
+        """(68,) |Σ|^(1/4) in percent of the face's predicted size; None until predicted."""
         return self._scores()[0]
 
     @property
@@ -180,9 +181,7 @@ def warm_scores(faces) -> None:
     for start in range(0, len(todo), SCORE_CHUNK):
         chunk = todo[start:start + SCORE_CHUNK]
         covariances = np.stack([face.prediction.covariances for face in chunk])
-        boxes = np.array([face.prediction.box for face in chunk], dtype=np.float64).reshape(-1, 4)
-        sizes = np.sqrt(np.maximum(boxes[:, 2] - boxes[:, 0], 1e-6) * np.maximum(boxes[:, 3] - boxes[:, 1], 1e-6))
-        uncertainty = 100 * point_uncertainty(covariances) / sizes[:, None]    # as FacePrediction does
+        uncertainty = point_scores(np.stack([face.prediction.landmarks for face in chunk]), covariances)  # (F, 68)
         means = uncertainty.mean(axis=1).tolist()
         annotated = [k for k, face in enumerate(chunk) if face.annotation is not None]
         disagreement = {}

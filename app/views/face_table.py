@@ -19,7 +19,8 @@ HEADERS = ("Image", "Face", "Uncertainty %", "Disagreement d²", "Reviewed", "St
 HEADER_TIPS = (
     "The image file, relative to the folder",
     "The face's number in its image (as in <stem>_<k>.pts)",
-    "The model's mean uncertainty over the face's points, |Σ|^¼ in % of the face box size: "
+    "The model's mean uncertainty over the face's points, |Σ|^¼ in % of the face's size "
+    "(√(w·h) of its predicted points' box, whatever box it was given): "
     "high first, the faces to look at",
     "How far the annotation lies outside the model's ellipses (mean squared Mahalanobis distance; "
     "about 2 when they agree): high first, likely annotation mistakes",

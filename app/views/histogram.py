@@ -19,7 +19,7 @@ class UncertaintyHistogram(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
-        self.setLabel("bottom", "face uncertainty (% of box size)")
+        self.setLabel("bottom", "face uncertainty (% of face size)")
         self.setLabel("left", "faces")
         for axis in ("bottom", "left"):
             self.getAxis(axis).enableAutoSIPrefix(False)

@@ -25,10 +25,13 @@ PHOTO_NAMES = ["1051618982", "111076519"]
 def _untrained_model(tmp_path_factory, channels: int) -> Path:
     from uglli_core.checkpoint import save_checkpoint
     from uglli_core.model import ModelConfig, UGLLINet
+    from uglli_core.model_prior import PRIOR_FIELD, load_shape_prior, prior_field
 
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("model") / f"tiny{channels}.pt"
-    save_checkpoint(path, UGLLINet(ModelConfig(n_stacks=1, channels=channels)))
+    # a model file carries its shape prior (corrections move the other points): the bundled one's
+    save_checkpoint(path, UGLLINet(ModelConfig(n_stacks=1, channels=channels)),
+                    **{PRIOR_FIELD: prior_field(load_shape_prior())})
     return path
 
 

@@ -1,11 +1,15 @@
 """The shape prior and the fusion of a prediction with the reviewer's placed points."""
+import builtins
 import dataclasses
+import io
+import runpy
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from uglli_core import model_prior
 from uglli_core.checkpoint import load_checkpoint, save_checkpoint
 from uglli_core.data import read_manifest
 from uglli_core.geometry import MIRROR_68
@@ -156,25 +160,46 @@ def test_merging_the_same_faces_again_changes_only_the_count(prior):
     assert other.faces == 40 and not np.allclose(other.covariance, built.covariance)
 
 
-def test_a_model_without_a_prior_and_no_training_data_refuses_refine(model_without_prior, monkeypatch, tmp_path):
-    monkeypatch.setattr(model_prior, "TRAINING_MANIFEST", tmp_path / "missing" / "MANIFEST.csv")
-    model_prior.training_split_prior.cache_clear()
-    try:
-        predictor = LandmarkPredictor.load(model_without_prior, "cpu")
-        with pytest.raises(ShapePriorError, match="old.pt has no shape prior.*training data"):
-            predictor.refine(np.zeros((68, 2)), np.tile(np.eye(2), (68, 1, 1)), {})
-    finally:
-        model_prior.training_split_prior.cache_clear()
+def test_a_model_without_a_prior_refuses_refine_and_reads_no_data_outside_the_package(
+        model_without_prior, datasets, monkeypatch):
+    """Item 5 of issue 20: with the shared training data right there, an old model file
+    still gets no prior made up from it: refine says why and what to do."""
+    opened = []
+    real_open = io.open
 
+    def recording_open(file, *args, **kwargs):
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
 
-def test_a_model_without_a_prior_gets_one_from_the_training_data(model_without_prior, datasets):
+    monkeypatch.setattr(builtins, "open", recording_open)
+    monkeypatch.setattr(io, "open", recording_open)
     predictor = LandmarkPredictor.load(model_without_prior, "cpu")
-    assert predictor.shape_prior is None
-    prior = load_shape_prior()
-    _, landmarks, covariances = a_prediction(prior)
-    fused, _ = predictor.refine(landmarks, covariances, {0: (1.0, 2.0)})
+    with pytest.raises(ShapePriorError, match="old.pt has no shape prior, so corrections cannot move the other "
+                                              "points.*add_shape_prior.py --model .*old.pt --data"):
+        predictor.refine(np.zeros((68, 2)), np.tile(np.eye(2), (68, 1, 1)), {})
+    with pytest.raises(ShapePriorError, match="old.pt has no shape prior"):
+        load_shape_prior(model_without_prior)
+    with pytest.raises(ShapePriorError, match="cannot be fused with one.*--no-fuse-prior"):
+        LandmarkPredictor.load(model_without_prior, "cpu", fuse_prior=True)
+    assert opened and not [path for path in opened if str(datasets) in path]
+
+
+def test_add_shape_prior_builds_one_from_the_data_the_user_names(model_without_prior, datasets, tmp_path):
+    script = runpy.run_path(str(Path(__file__).resolve().parents[2] / "scripts" / "add_shape_prior.py"))
+    data = tmp_path / "data"
+    data.mkdir()
+    for image in sorted((datasets / "300w" / "afw").glob("*.jpg"))[:6]:   # a folder of images and .pts
+        for suffix in (".jpg", ".pts"):
+            shutil.copy(image.with_suffix(suffix), data / image.with_suffix(suffix).name)
+    split = tmp_path / "split.json"
+    split.write_text('{"validation": ["%s#1"]}' % sorted(p.name for p in data.glob("*.jpg"))[0])
+    out = tmp_path / "with_prior.pt"
+    assert script["main"](["--model", str(model_without_prior), "--data", str(data), "--split", str(split),
+                           "--out", str(out)]) == 0
+    assert prior_in(load_checkpoint(out)).faces == 5, "the held-out face left out"
+    fused, _ = LandmarkPredictor.load(out, "cpu").refine(*a_prediction(load_shape_prior())[1:], {0: (1.0, 2.0)})
     assert tuple(fused[0]) == (1.0, 2.0)
-    assert predictor.shape_prior.faces == prior.faces, "the bundled prior is the training split's too"
+    assert script["main"](["--model", str(model_without_prior), "--data", str(tmp_path / "none")]) == 2
 
 
 def test_training_stores_the_prior_and_fine_tuning_merges_it(datasets, tmp_path):
