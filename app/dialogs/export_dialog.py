@@ -6,6 +6,8 @@ from pathlib import Path
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
                                QPushButton, QRadioButton, QVBoxLayout, QWidget)
 
+from ..document.export import COCO_NAME
+
 SHOWN = 8
 
 
@@ -77,3 +79,17 @@ def ask_replace_existing(parent: QWidget, existing: list[Path], reviewed_folder:
     box.setDefaultButton(keep)
     box.exec()
     return {replace: True, keep: False}.get(box.clickedButton())
+
+
+def ask_mix_datasets(parent: QWidget, target: Path, other: str, reviewed_folder: Path) -> bool:
+    """True when the user still wants to export ``reviewed_folder``'s faces to ``target``,
+    which holds an export of the faces of ``other`` (a folder). Cancel is the default."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Another folder's export is there",
+                      f"{target} holds an export of another folder's faces: {other}.\n"
+                      f"Exporting the faces of {reviewed_folder} there mixes the two in one folder, and "
+                      f"replacing its {COCO_NAME} loses the other's.",
+                      parent=parent)
+    export = box.addButton("Export here anyway", QMessageBox.ButtonRole.DestructiveRole)
+    box.setDefaultButton(box.addButton(QMessageBox.StandardButton.Cancel))
+    box.exec()
+    return box.clickedButton() is export

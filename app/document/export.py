@@ -1,8 +1,14 @@
 """Export reviewed faces as 300-W ``.pts`` files plus one COCO-keypoints JSON (no Qt).
 
 Two steps, so that the GUI can ask before anything is replaced: :func:`plan_export`
-says what would be written and which files already exist; :func:`write_export`
-writes, replacing existing files only when told to.
+says what would be written, which files already exist and whether the target holds
+another folder's export; :func:`write_export` writes, replacing existing files only
+when told to, each file under a temporary name renamed into place.
+
+The COCO file follows the 68-point iBUG 300-W markup, its keypoints named ``p1``…``p68``
+as the points are numbered in that markup; a point is marked visible (v=2) when it lies
+in the image, else labelled but not visible (v=1); a face's box is the tight box of its
+points as exported, not the box it was found with.
 """
 from __future__ import annotations
 
@@ -14,12 +20,28 @@ import numpy as np
 
 from uglli_core import AnnotationIndex, ImageReadError, load_image, write_pts
 from uglli_core.images import image_size
-from uglli_core.pts import atomic_write_text
+from uglli_core.pts import COORDINATES, atomic_write_text
 
 from .landmark_geometry import CONTOURS
 from .project import Face, Project
 
 COCO_NAME = "landmarks_coco.json"
+DESCRIPTION = "68 facial landmarks reviewed with UGLLI Review in "   # + the folder's name
+KEYPOINTS = ("keypoints p1–p68: the iBUG 300-W 68-point markup, numbered 1–68 as in its figures (p1–p17 jaw, "
+             "p18–p27 brows, p28–p36 nose, p37–p48 eyes, p49–p68 mouth); v=2 a point in the image, "
+             "v=1 a point outside it (labelled, not visible); bbox: the tight box of the points")
+NAMED = 3   # files named in a report; more are counted
+
+
+class ExportError(Exception):
+    """Writing stopped at a file that could not be written (a full disk, a folder that
+    cannot be written): what was written before it, kept and not written."""
+
+    def __init__(self, failed: Path, reason: str, written: list[Path], skipped: list[Path],
+                 not_written: list[Path]):
+        super().__init__(f"{failed}: {reason}")
+        self.failed, self.reason = failed, reason
+        self.written, self.skipped, self.not_written = written, skipped, not_written
 
 
 @dataclass
@@ -31,6 +53,7 @@ class ExportPlan:
     problems: list[str] = field(default_factory=list)      # faces left out, and why
     not_reviewed: int = 0                                  # faces left out: not reviewed (scope: reviewed only)
     without_points: int = 0                                # faces left out: nothing predicted or annotated yet
+    other_dataset: str | None = None                       # the folder whose export coco_path holds, when not ours
 
     @property
     def face_count(self) -> int:
@@ -69,14 +92,16 @@ def plan_export(project: Project, target: Path, only_reviewed: bool = True) -> E
         coco_images.append({"id": image.id, "file_name": image.path, "width": int(width), "height": int(height)})
         for face in chosen:
             plan.pts_files.append((target / pts_name(image.path, face.index, numbered), face.points))
-            annotations_out.append(_coco_annotation(face))
+            annotations_out.append(_coco_annotation(face, width, height))
     plan.coco = {
-        "info": {"description": f"68 facial landmarks reviewed with UGLLI Review in {project.folder.name}"},
+        "info": {"description": DESCRIPTION + project.folder.name, "source_folder": str(project.folder),
+                 "coordinates": COORDINATES,  # COCO keypoints are pixel indices: 0-based centres
+                 "keypoints": KEYPOINTS},
         "images": coco_images,
         "annotations": annotations_out,
         "categories": [{
             "id": 1, "name": "face", "supercategory": "person",
-            "keypoints": [f"p{k}" for k in range(68)],
+            "keypoints": [f"p{k}" for k in range(1, 69)],
             "skeleton": [[k + 1, k + 2] for first, last, _ in CONTOURS for k in range(first, last)]
                         + [[last + 1, first + 1] for first, last, closed in CONTOURS if closed],
         }],
@@ -84,15 +109,41 @@ def plan_export(project: Project, target: Path, only_reviewed: bool = True) -> E
     plan.existing = [path for path, _ in plan.pts_files if path.exists()]
     if plan.coco_path.exists():
         plan.existing.append(plan.coco_path)
+        source = exported_from(plan.coco_path)
+        if source is not None and source not in (str(project.folder), project.folder.name):
+            plan.other_dataset = source
     return plan
 
 
-def _coco_annotation(face: Face) -> dict:
-    x0, y0, x1, y1 = face.box
-    keypoints = np.column_stack([face.points, np.full(len(face.points), 2.0)])  # v=2: labelled, visible
+def exported_from(coco_path: Path) -> str | None:
+    """The folder whose faces an existing export's COCO file holds, as its info says: the
+    whole path, or only the folder's name for an export that did not record the path;
+    None when the file is not such an export."""
+    try:
+        info = json.loads(coco_path.read_text(encoding="utf-8")).get("info")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(info, dict):
+        return None
+    source, description = info.get("source_folder"), info.get("description")
+    if isinstance(source, str):
+        return source
+    if isinstance(description, str) and description.startswith(DESCRIPTION):
+        return description.removeprefix(DESCRIPTION)
+    return None
+
+
+def _coco_annotation(face: Face, width: int, height: int) -> dict:
+    points = face.points
+    # The image spans -0.5 … size - 0.5 in pixel-centre coordinates.
+    inside = ((points >= -0.5) & (points <= (width - 0.5, height - 0.5))).all(axis=1)
+    keypoints = np.column_stack([points, np.where(inside, 2.0, 1.0)])  # 2: visible; 1: labelled, outside
+    x0, y0 = points.min(axis=0)
+    x1, y1 = points.max(axis=0)
     return {
         "id": face.id, "image_id": face.image.id, "category_id": 1, "iscrowd": 0,
-        "bbox": [x0, y0, x1 - x0, y1 - y0], "area": (x1 - x0) * (y1 - y0),
+        "bbox": [round(float(v), 3) for v in (x0, y0, x1 - x0, y1 - y0)],
+        "area": round(float((x1 - x0) * (y1 - y0)), 3),
         "num_keypoints": len(face.points), "keypoints": [round(float(v), 3) for v in keypoints.ravel()],
         "uglli": {"face": face.index, "source": face.source.value, "reviewed": face.reviewed,
                   "uncertainty": face.uncertainty},
@@ -100,22 +151,23 @@ def _coco_annotation(face: Face) -> dict:
 
 
 def write_export(plan: ExportPlan, replace_existing: bool) -> tuple[list[Path], list[Path]]:
-    """Write the plan; returns (written, skipped because they exist)."""
-    existing = set(plan.existing)
-    written, skipped = [], []
-    for path, points in plan.pts_files:
-        if path in existing and not replace_existing:
-            skipped.append(path)
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_pts(path, points)
+    """Write the plan, the .pts files then the COCO file; returns (written, skipped because
+    they exist). Raises :class:`ExportError` at the first file that cannot be written."""
+    coco_text = json.dumps(plan.coco, indent=1) + "\n"
+    files = [(path, lambda path=path, points=points: write_pts(path, points)) for path, points in plan.pts_files]
+    files.append((plan.coco_path, lambda: atomic_write_text(plan.coco_path, coco_text)))
+    existing = set(plan.existing) if not replace_existing else set()
+    skipped = [path for path, _ in files if path in existing]
+    to_write = [(path, write) for path, write in files if path not in existing]
+    written = []
+    for number, (path, write) in enumerate(to_write):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write()
+        except OSError as exc:
+            raise ExportError(path, exc.strerror or str(exc), written, skipped,
+                              [path for path, _ in to_write[number:]]) from exc
         written.append(path)
-    if plan.coco_path in existing and not replace_existing:
-        skipped.append(plan.coco_path)
-    else:
-        plan.coco_path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(plan.coco_path, json.dumps(plan.coco, indent=1) + "\n")
-        written.append(plan.coco_path)
     return written, skipped
 
 
@@ -127,11 +179,8 @@ def export_counts(project: Project) -> tuple[int, int]:
 
 def export_report(plan: ExportPlan, written: list[Path], skipped: list[Path]) -> str:
     """What an export wrote and what it left out, in a sentence or two."""
-    pts_written = sum(path.suffix == ".pts" for path in written)
-    wrote = [f"{pts_written} .pts file{'s' * (pts_written != 1)}"] + \
-            [path.name for path in written if path.suffix != ".pts"]
-    target = plan.coco_path.parent if plan.coco_path is not None else ""
-    text = f"Exported {' and '.join(wrote)} to {target}." if written else f"Nothing written to {target}."
+    target = _target(plan)
+    text = f"Exported {_files(written)} to {target}." if written else f"Nothing written to {target}."
     left_out = []
     if plan.not_reviewed:
         left_out.append(f"{plan.not_reviewed} face{'s' * (plan.not_reviewed != 1)} not reviewed")
@@ -141,5 +190,28 @@ def export_report(plan: ExportPlan, written: list[Path], skipped: list[Path]) ->
         left_out.append(f"{len(plan.problems)} image{'s' * (len(plan.problems) != 1)} that cannot be read")
     if skipped:
         left_out.append(f"{len(skipped)} existing file{'s' * (len(skipped) != 1)} kept, not replaced "
-                        f"({', '.join(path.name for path in skipped[:3])}{', …' * (len(skipped) > 3)})")
+                        f"({_names(skipped)})")
     return text + (f" Left out: {'; '.join(left_out)}." if left_out else "")
+
+
+def failure_report(plan: ExportPlan, error: ExportError) -> str:
+    """What an export that stopped at a file it could not write wrote, and what it did not."""
+    return (f"Export to {_target(plan)} failed: {error.failed.name} could not be written ({error.reason}). "
+            f"Written: {_files(error.written, named=True) if error.written else 'nothing'}. "
+            f"Not written: {_files(error.not_written, named=True)}."
+            + (f" Kept, not replaced: {_files(error.skipped, named=True)}." if error.skipped else ""))
+
+
+def _target(plan: ExportPlan) -> Path | str:
+    return plan.coco_path.parent if plan.coco_path is not None else ""
+
+
+def _files(paths: list[Path], named: bool = False) -> str:
+    """Say "3 .pts files and landmarks_coco.json", with the .pts files' names when ``named``."""
+    pts = [path for path in paths if path.suffix == ".pts"]
+    counted = [f"{len(pts)} .pts file{'s' * (len(pts) != 1)}" + (f" ({_names(pts)})" if named else "")] if pts else []
+    return " and ".join(counted + [path.name for path in paths if path.suffix != ".pts"])
+
+
+def _names(paths: list[Path]) -> str:
+    return ", ".join(path.name for path in paths[:NAMED]) + (", …" if len(paths) > NAMED else "")

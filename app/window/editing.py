@@ -1,8 +1,18 @@
 """Every edit as an undoable command on the window's undo stack."""
 from __future__ import annotations
 
+from PySide6.QtWidgets import QMessageBox
+
 from ..document import commands
 from ..document.project import Face
+
+NAMED = 5   # faces named in a message; more are counted
+
+
+def face_names(faces: list[Face]) -> str:
+    """Which faces, as the list shows them: "a.jpg face 2, b.jpg face 1 and 3 more"."""
+    names = ", ".join(f"{face.image.path} face {face.index}" for face in faces[:NAMED])
+    return names + (f" and {len(faces) - NAMED} more" if len(faces) > NAMED else "")
 
 
 class Editing:
@@ -48,9 +58,29 @@ class Editing:
             self.step_face(1)
 
     def delete_faces(self) -> None:
-        """Delete the faces selected in the list (else the face shown) as one undo step."""
-        faces = self.face_list.selected_faces() or [face for face in [self.canvas.face] if face is not None]
+        """Delete the faces selected in the list as one undo step when the face shown is one
+        of them (else the face shown). When the list's selection is elsewhere (Ctrl+Home moves
+        the view, not the selection), ask which, naming the faces."""
+        shown, selected = self.canvas.face, self.face_list.selected_faces()
+        if not selected or any(face is shown for face in selected):
+            faces = selected or [face for face in [shown] if face is not None]
+        else:
+            faces = self._ask_which_faces(shown, selected)
         self._delete_and_move_on(faces)
+
+    def _ask_which_faces(self, shown: Face | None, selected: list[Face]) -> list[Face]:
+        """The face shown, the faces selected in the list, or none (cancel)."""
+        text = ("The face shown is not one of those selected in the list.\n"
+                f"Selected in the list: {face_names(selected)}.\n"
+                f"The face shown: {face_names([shown]) if shown is not None else 'none'}.")
+        box = QMessageBox(QMessageBox.Icon.Question, "Delete which faces?", text, parent=self)
+        choices = {box.addButton(f"Delete the face shown ({face_names([shown])})",
+                                 QMessageBox.ButtonRole.AcceptRole): [shown]} if shown is not None else {}
+        choices[box.addButton(f"Delete the {len(selected)} selected in the list",
+                              QMessageBox.ButtonRole.AcceptRole)] = selected
+        box.setDefaultButton(box.addButton(QMessageBox.StandardButton.Cancel))
+        box.exec()
+        return choices.get(box.clickedButton(), [])
 
     def not_a_face(self) -> None:
         """The face shown is none (a detector's box on a hand, a letter): delete it, show the next."""
@@ -64,8 +94,9 @@ class Editing:
         self._push(commands.DeleteFacesCommand(self.project, faces, text))
         if following is not None:
             self._select(following, fit=True)
-        done = f"{text}: deleted" if text else f"{len(faces)} face{'s' * (len(faces) > 1)} deleted"
-        self.statusBar().showMessage(f"{done} (Edit → Undo brings {'them' if len(faces) > 1 else 'it'} back)", 5000)
+        done = f"{text}: deleted" if text else "Deleted"
+        self.statusBar().showMessage(f"{done} {face_names(faces)} (Edit → Undo brings "
+                                     f"{'them' if len(faces) > 1 else 'it'} back)", 10000)
 
     def _move_box(self, face: Face, box: tuple, gesture: int) -> None:
         self._push(commands.MoveBoxCommand(self.project, face, box, gesture))

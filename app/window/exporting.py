@@ -5,8 +5,17 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QDialog
 
-from ..dialogs.export_dialog import ExportDialog, ask_replace_existing
-from ..document.export import export_counts, export_report, plan_export, write_export
+from ..dialogs.export_dialog import ExportDialog, ask_mix_datasets, ask_replace_existing
+from ..document.export import (ExportError, export_counts, export_report, failure_report, plan_export,
+                               write_export)
+from .session import settings
+
+EXPORT_FOLDERS_KEY = "export_folders"   # {reviewed folder: where its last export went}
+
+
+def export_folders() -> dict[str, str]:
+    folders = settings().value(EXPORT_FOLDERS_KEY, {})
+    return folders if isinstance(folders, dict) else {}
 
 
 class Exporting:
@@ -14,30 +23,53 @@ class Exporting:
     window's widgets, project and undo stack)."""
 
     def choose_export(self) -> None:
-        """File → Export: the folder and the faces (reviewed only, or all) in one dialog."""
+        """File → Export: the folder and the faces (reviewed only, or all) in one dialog.
+        The folder suggested is where this reviewed folder's last export went."""
         if self.project is None:
             return
-        dialog = ExportDialog(self, self._export_folder or self.project.folder / "export",
-                              *export_counts(self.project))
+        dialog = ExportDialog(self, self._suggested_export_folder(), *export_counts(self.project))
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            self._export_folder, only_reviewed = dialog.choice()
-            self.export_to(self._export_folder, only_reviewed)
+            folder, only_reviewed = dialog.choice()
+            self.export_to(folder, only_reviewed)
+
+    def _suggested_export_folder(self) -> Path:
+        remembered = export_folders().get(str(self.project.folder))
+        return Path(remembered) if isinstance(remembered, str) else self.project.folder / "export"
+
+    def _remember_export_folder(self, folder: Path) -> None:
+        settings().setValue(EXPORT_FOLDERS_KEY, export_folders() | {str(self.project.folder): str(folder)})
 
     def export_to(self, folder: Path, only_reviewed: bool = True, replace_existing: bool | None = None) -> list[Path]:
         """Export the reviewed faces (or every face with points); existing files are replaced
-        only when the user (or ``replace_existing``) says so. Returns the files written."""
+        only when the user (or ``replace_existing``) says so, and the user is asked before
+        this folder's faces go where another folder's export is. Returns the files written."""
+        folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            self.notices.clear_topic("export")
+            self.notices.add(f"Nothing exported: {folder} is a file, not a folder.", "error", topic="export")
+            return []
         plan = plan_export(self.project, folder, only_reviewed)
         if plan.face_count == 0:
             self.notices.add("Nothing to export: no face is reviewed yet (Review → Accept Face), or choose "
                              "'Every face with points' in File → Export.", topic="export")
             return []
-        if plan.existing and replace_existing is None:
-            replace_existing = ask_replace_existing(self, plan.existing, self.project.folder)
-            if replace_existing is None:
+        if replace_existing is None:
+            if plan.other_dataset is not None and not ask_mix_datasets(self, folder, plan.other_dataset,
+                                                                     self.project.folder):
                 return []
-        written, skipped = write_export(plan, replace_existing)
+            if plan.existing:
+                replace_existing = ask_replace_existing(self, plan.existing, self.project.folder)
+                if replace_existing is None:
+                    return []
+        self._remember_export_folder(folder)
         self.notices.clear_topic("export")
-        self.notices.add(export_report(plan, written, skipped), topic="export")
+        try:
+            written, skipped = write_export(plan, bool(replace_existing))
+        except ExportError as error:
+            self.notices.add(failure_report(plan, error), "error", topic="export")
+            written = error.written
+        else:
+            self.notices.add(export_report(plan, written, skipped), topic="export")
         for problem in plan.problems:
             self.notices.add(problem, topic="export")
         return written

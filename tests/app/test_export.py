@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from app.document.export import pts_name, plan_export, write_export
 from app.document.open_folder import open_folder
@@ -68,4 +69,74 @@ def test_several_faces_per_photo_and_only_reviewed_ones(annotated_photos_folder,
     annotation = coco["annotations"][0]
     assert annotation["num_keypoints"] == 68 and len(annotation["keypoints"]) == 204
     assert coco["images"][0]["file_name"] == "111076519.jpg" and coco["images"][0]["width"] == 1024
+    project.close()
+
+
+def test_export_without_edits_writes_the_numbers_it_read(tmp_path, annotated_photos_folder):
+    """Read 1-based .pts files, export them untouched: the same numbers come out, and
+    COCO's keypoints are the 0-based pixel indices (one less)."""
+    project = open_folder(annotated_photos_folder, tmp_path / "fallback")
+    out = tmp_path / "out"
+    plan = plan_export(project, out, only_reviewed=False)
+    write_export(plan, replace_existing=False)
+
+    def numbers(path):
+        text = path.read_text()
+        return np.array(text[text.index("{") + 1:text.index("}")].split(), float).reshape(-1, 2)
+
+    assert plan.pts_files
+    for path, _ in plan.pts_files:
+        np.testing.assert_allclose(numbers(path), numbers(annotated_photos_folder / path.name), atol=5e-4)
+    coco = json.loads((out / "landmarks_coco.json").read_text())
+    first_path = plan.pts_files[0][0]
+    keypoints = np.array(coco["annotations"][0]["keypoints"]).reshape(-1, 3)[:, :2]
+    np.testing.assert_allclose(keypoints, numbers(annotated_photos_folder / first_path.name) - 1, atol=5e-4)
+    project.close()
+
+
+def test_coco_marks_points_outside_the_image_and_boxes_the_points_as_exported(tmp_path, annotated_photos_folder):
+    """A point dragged off the image is labelled but not visible (v=1), the others visible
+    (v=2); the box is the tight box of the points as corrected, not the box the face was
+    found with; keypoints are named by the iBUG markup's numbers, 1–68."""
+    project = open_folder(annotated_photos_folder, tmp_path / "fallback")
+    face = project.images[0].faces[0]
+    project.move_point(face, 0, (-30.0, 40.0))          # left of the image
+    project.move_point(face, 8, (200.0, 5000.0))        # below it
+    out = tmp_path / "out"
+    write_export(plan_export(project, out, only_reviewed=False), replace_existing=False)
+    coco = json.loads((out / "landmarks_coco.json").read_text())
+    annotation = next(a for a in coco["annotations"] if a["id"] == face.id)
+    keypoints = np.array(annotation["keypoints"]).reshape(68, 3)
+    assert keypoints[0, 2] == 1 and keypoints[8, 2] == 1
+    assert (keypoints[np.r_[1:8, 9:68], 2] == 2).all()
+    x0, y0 = face.points.min(axis=0)
+    x1, y1 = face.points.max(axis=0)
+    np.testing.assert_allclose(annotation["bbox"], [x0, y0, x1 - x0, y1 - y0], atol=1e-3)
+    assert annotation["bbox"][0] == -30.0 and annotation["bbox"][1] + annotation["bbox"][3] == 5000.0
+    assert coco["categories"][0]["keypoints"][0] == "p1" and coco["categories"][0]["keypoints"][-1] == "p68"
+    assert "iBUG" in coco["info"]["keypoints"] and "0-based" in coco["info"]["coordinates"]
+    project.close()
+
+
+def test_a_write_that_fails_stops_and_says_what_was_written(tmp_path, annotated_photos_folder):
+    """The COCO file's name is taken by a folder: the .pts files are written whole, the
+    COCO file is not, no temporary file is left, and the error says which is which."""
+    from app.document import export
+
+    project = open_folder(annotated_photos_folder, tmp_path / "fallback")
+    out = tmp_path / "out"
+    (out / "landmarks_coco.json").mkdir(parents=True)
+    plan = plan_export(project, out, only_reviewed=False)
+    with pytest.raises(export.ExportError) as caught:
+        write_export(plan, replace_existing=True)
+    pts = [path for path, _ in plan.pts_files]
+    assert caught.value.written == pts and caught.value.failed == out / "landmarks_coco.json"
+    assert caught.value.not_written == [out / "landmarks_coco.json"]
+    assert sorted(p.name for p in out.iterdir()) == sorted([p.name for p in pts] + ["landmarks_coco.json"])
+    assert (out / "landmarks_coco.json").is_dir() and not any((out / "landmarks_coco.json").iterdir())
+    assert np.allclose(read_pts(pts[0]), plan.pts_files[0][1], atol=1e-3)
+    report = export.failure_report(plan, caught.value)
+    assert report.startswith(f"Export to {out} failed: landmarks_coco.json could not be written (")
+    assert f"Written: 3 .pts files ({', '.join(p.name for p in pts)})" in report
+    assert report.endswith("Not written: landmarks_coco.json.")
     project.close()
