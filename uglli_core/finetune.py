@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from .averaging import blend_weights
-from .checkpoint import FRAMER_FIELD, export_model, load_checkpoint
+from .checkpoint import export_model, load_checkpoint
 from .data import FaceRecord, split_records
 from .evaluate import evaluate
 from .predict import LandmarkPredictor
@@ -67,14 +67,14 @@ def fine_tune(init_model: str | os.PathLike | None, records: list[FaceRecord], o
     if result.cancelled or result.last_path is None:
         return FineTuneResult(None, before, {}, [r.key for r in train], [r.key for r in validation], True)
     model_path = Path(out_dir) / "model.pt"
-    # run as the starting model is run (test-time options, covariance scale), framed by its framer
-    kept = {field: init[field] for field in ("test_time", FRAMER_FIELD) if field in init}
+    # fit's checkpoints run as the starting model is run (test-time options, covariance
+    # scales), framed by its framer
     if share < 1.0:
         tuned = load_checkpoint(result.last_path)
         export_model(tuned, model_path, blend_weights(init["state_dict"], tuned["state_dict"], share),
-                     blend_share=share, **kept)
+                     blend_share=share)
     else:
-        export_model(result.last_path, model_path, **kept)
+        export_model(result.last_path, model_path)
     after = evaluate_records(LandmarkPredictor.load(model_path, device), validation)
     return FineTuneResult(model_path, before, after, [r.key for r in train], [r.key for r in validation], False)
 

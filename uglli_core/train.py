@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from . import json_text
 from .averaging import WeightAverage
-from .checkpoint import CheckpointError, build_model, cpu_state_dict, load_checkpoint, save_checkpoint
+from .checkpoint import FRAMER_FIELD, CheckpointError, build_model, cpu_state_dict, load_checkpoint, save_checkpoint
 from .data import FaceRecord
 from .encoder import load_imagenet_weights
 from .losses import stacked_loss
@@ -35,6 +35,8 @@ from .samples import AugmentConfig, FaceCrops, cut_patches
 from .training_boxes import attach_detected_boxes
 
 Progress = Callable[[dict], None]
+# Fields of a starting model's file that its descendants keep: how it is run.
+INHERITED_FIELDS = ("test_time", FRAMER_FIELD)
 
 
 @dataclass
@@ -129,6 +131,10 @@ def fit(config: TrainConfig, train_records: list[FaceRecord], val_records: list[
 
     # --- model, optimiser, and where we start from
     model, parent, state = _initial_model(config, last_path)
+    # a model started from another runs as its parent ran: its framer and test-time options
+    # (mirror shift, covariance scales, framing, prior fusion) travel in every checkpoint
+    started_from = state if state is not None else load_checkpoint(config.init) if config.init else {}
+    inherited = _inherited_fields(started_from)
     # channels-last convolutions: measured 1.2× faster training steps on CPU
     memory_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format
     model.to(device, memory_format=memory_format)
@@ -205,7 +211,7 @@ def fit(config: TrainConfig, train_records: list[FaceRecord], val_records: list[
             improved = metrics.get("nme_io", math.inf) < best
             best = min(best, metrics.get("nme_io", math.inf))
             fields = dict(train_config=dataclasses.asdict(config), epoch=epoch + 1, metrics=metrics,
-                          history=history, parent=parent, best_nme_io=best, shape_prior=shape_prior)
+                          history=history, parent=parent, best_nme_io=best, shape_prior=shape_prior, **inherited)
             if average is not None:  # the raw weights go on training after a resume
                 fields["training_state_dict"] = cpu_state_dict(model)
             save_checkpoint(last_path, served, optimizer=optimiser.state_dict(), **fields)
@@ -230,7 +236,9 @@ def _initial_model(config: TrainConfig, last_path: Path) -> tuple[UGLLINet, str 
             raise CheckpointError(f"{last_path}: belongs to a run with another model configuration")
         # with weight averaging, the file's model is the average; training goes on from the raw weights
         weights = {**state, "state_dict": state.get("training_state_dict", state["state_dict"])}
-        return build_model(weights), state.get("parent"), state
+        model = build_model(weights)
+        config.model = model.config  # a resumed fine-tuning run: the network is the one in the file
+        return model, state.get("parent"), state
     if config.init:
         init = load_checkpoint(config.init)
         model = build_model(init)
@@ -240,6 +248,11 @@ def _initial_model(config: TrainConfig, last_path: Path) -> tuple[UGLLINet, str 
     if config.model.encoder == "mobilenet_v2":
         load_imagenet_weights(model.encoder)
     return model, None, None
+
+
+def _inherited_fields(checkpoint: dict) -> dict:
+    """What a checkpoint needs beyond its weights to run as its ancestor ran."""
+    return {key: checkpoint[key] for key in INHERITED_FIELDS if key in checkpoint}
 
 
 def _optimiser(config: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:

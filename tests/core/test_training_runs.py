@@ -1,4 +1,5 @@
 """The training loop resumes, reports progress, stops on request and runs under torchrun."""
+import dataclasses
 import json
 import os
 import subprocess
@@ -106,3 +107,23 @@ def test_blending_weights_goes_from_one_network_to_the_other():
     assert torch.allclose(blend_weights(start, tuned, 0.25)["cen.bias"], start["cen.bias"] + 0.25)
     with pytest.raises(ValueError):
         blend_weights(start, tuned, 1.5)
+
+
+def test_a_run_started_from_a_model_keeps_how_that_model_runs(faces, tmp_path):
+    """``uglli train --init`` and fine-tuning: the parent's framer and test-time options
+    (mirror shift, covariance scales, framing, prior fusion) are in every checkpoint,
+    also after a resume."""
+    from uglli_core.checkpoint import FRAMER_FIELD, cpu_state_dict, save_checkpoint
+
+    test_time = {"frame_first": True, "covariance_scale": 0.8, "mirror_shift": 0.002}
+    framer = {"model_config": dataclasses.asdict(TINY), "state_dict": cpu_state_dict(UGLLINet(TINY))}
+    parent = tmp_path / "parent.pt"
+    save_checkpoint(parent, UGLLINet(TINY).eval(), test_time=test_time, **{FRAMER_FIELD: framer})
+    config = dict(out_dir=str(tmp_path / "run"), init=str(parent), epochs=2, warmup_epochs=0, batch_size=3)
+    fit(TrainConfig(**config, max_minutes=1e-6), faces[:4], faces[4:])
+    result = fit(TrainConfig(**config), faces[:4], faces[4:])
+    assert result.epochs_done == 2
+    for path in (result.last_path, result.best_path):
+        saved = load_checkpoint(path)
+        assert saved["test_time"] == test_time and saved["parent"] == str(parent)
+        assert set(saved[FRAMER_FIELD]["state_dict"]) == set(framer["state_dict"])
