@@ -139,9 +139,11 @@ class FineTuneDialog(QDialog):
     def refresh(self) -> None:
         """Count the chosen faces and say whether a run can start."""
         settings = self.settings()
-        count = len(self.control.training_faces(settings.faces))
-        held = held_out_count(count, settings.val_fraction, settings.min_validation)
-        problem = self.control.refusal(settings, count)
+        faces = self.control.training_faces(settings.faces)
+        count = len(faces)
+        problem = self.control.refusal(settings, faces)
+        held = 0 if self.control.project is None else held_out_count(
+            self.control.project, faces, settings.val_fraction, settings.min_validation, settings.seed)
         running = self.control.trainer.running
         if problem and not running:
             self.count_label.setText(problem)

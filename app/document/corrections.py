@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from uglli_core import FaceRecord
+from uglli_core.data import split_records
 
 from .project import BoxSource, Face, Project
 
@@ -46,9 +47,10 @@ def face_records(project: Project, faces: list[Face]) -> list[FaceRecord]:
             for face in faces]
 
 
-def held_out_count(faces: int, fraction: float, minimum: int) -> int:
-    """How many of ``faces`` the core's split holds out (one subset: a fraction, at least ``minimum``)."""
-    return min(faces, max(round(fraction * faces), minimum))
+def held_out_count(project: Project, faces: list[Face], fraction: float, minimum: int, seed: int = 0) -> int:
+    """How many of ``faces`` fine-tuning holds out: the core's split itself, which holds
+    out whole photos (``fraction`` of the faces, at least ``minimum``)."""
+    return len(split_records(face_records(project, faces), fraction, seed=seed, minimum=minimum)[1])
 
 
 def held_out_warning(held: int) -> str | None:

@@ -21,6 +21,7 @@ from uglli_core.finetune import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
 from ..document.corrections import (MIN_FACES, corrected_faces, face_records, held_out_count, mean_uncertainty,
                                     repredictable_faces, uncertainty_moved)
 from ..document.model_versions import ModelVersions, ModelVersionsError, state_dir
+from ..document.project import Face
 from .finetune_worker import FineTuneController, FineTuneJob
 from .prediction import PredictionController
 
@@ -168,16 +169,17 @@ class ModelControl(QObject):
     def training_faces(self, which: str) -> list:
         return [] if self.project is None else corrected_faces(self.project, which)
 
-    def refusal(self, settings: FineTuneSettings, count: int) -> str | None:
-        """Why a run with ``settings`` on ``count`` faces cannot start; None when it can."""
+    def refusal(self, settings: FineTuneSettings, faces: list[Face]) -> str | None:
+        """Why a run with ``settings`` on ``faces`` cannot start; None when it can."""
         if self.project is None or self.versions is None:
             return "Open a folder first."
         if self.trainer.running:
             return "A fine-tuning run is already going."
+        count = len(faces)
         if count < MIN_FACES:
             return (f"{count} face(s) chosen: fine-tuning needs at least {MIN_FACES}. Mark faces reviewed "
                     "(Review → Accept Face) or correct their points first.")
-        held = held_out_count(count, settings.val_fraction, settings.min_validation)
+        held = held_out_count(self.project, faces, settings.val_fraction, settings.min_validation, settings.seed)
         if count - held < 2:
             return f"Holding out {held} of {count} faces leaves too few to train on: hold out fewer."
         return None
@@ -185,7 +187,7 @@ class ModelControl(QObject):
     def start_fine_tune(self, settings: FineTuneSettings) -> str | None:
         """Start a run; returns why it cannot start, or None once it has started."""
         faces = self.training_faces(settings.faces)
-        problem = self.refusal(settings, len(faces))
+        problem = self.refusal(settings, faces)
         if problem:
             return problem
         try:

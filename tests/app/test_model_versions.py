@@ -165,7 +165,7 @@ def test_held_out_count_matches_the_core_split(crops_folder, tmp_path):
         records = face_records(project, faces[:count])
         for fraction, minimum in ((0.1, 3), (0.5, 1), (0.2, 2)):
             held = split_records(records, fraction, minimum=minimum)[1]
-            assert held_out_count(count, fraction, minimum) == len(held)
+            assert held_out_count(project, faces[:count], fraction, minimum) == len(held)
     project.close()
 
 
