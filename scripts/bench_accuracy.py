@@ -2,6 +2,7 @@
 its users run it, on the validation split (never trained on) shown two ways:
 
     python scripts/bench_accuracy.py [--model PATH] [--test-time plain no-framer no-prior flip recrop ...] [--seed 0] [--out figures.json]
+    python scripts/bench_accuracy.py --limit 3 --no-dlib     # a quick look; runs without the bench extra
 
 (a) crops: the 384×384 300-W crops as they are;
 (b) photo-like: the same faces shrunk to 40–250 px and JPEG-compressed
@@ -135,11 +136,11 @@ def groups(faces: list[PhotoFace], by_size: bool) -> dict[str, np.ndarray]:
     return masks
 
 
-def bench_set(name: str, faces: list[PhotoFace], predictors: dict, dlib_model: DlibLandmarks) -> dict:
-    """Every row of one set, printed and returned as figures."""
+def bench_set(name: str, faces: list[PhotoFace], predictors: dict, dlib_model: DlibLandmarks | None) -> dict:
+    """Every row of one set, printed and returned as figures (dlib's when ``dlib_model``)."""
     truth = np.stack([face.points for face in faces])                       # (N, 68, 2)
     rows = [row for label, predictor in predictors.items() for row in ours_rows(label, predictor, faces)]
-    rows += dlib_rows(dlib_model, faces)
+    rows += dlib_rows(dlib_model, faces) if dlib_model else []
     found_rows = [row for row in rows if row.counted == "found by it"]
     found_by_all = np.logical_and.reduce([row.mask for row in found_rows])
     rows += [Row(row.program, row.boxes, "found by all", row.points, found_by_all) for row in found_rows]
@@ -154,7 +155,7 @@ def bench_set(name: str, faces: list[PhotoFace], predictors: dict, dlib_model: D
                  for group, mask in groups(faces, by_size=name != "crops").items() for r in mains]
     print()
     print_rows(breakdown)
-    paired = [head_to_head(row, mains[-1], truth) for row in mains[:-1]]   # each of ours against dlib
+    paired = [head_to_head(row, mains[-1], truth) for row in mains[:-1]] if dlib_model else []  # ours against dlib
     return {"faces": len(faces), "rows": table, "groups": breakdown, "head_to_head": paired}
 
 
@@ -204,14 +205,17 @@ def main() -> None:
                         help="also run ours with these test-time options (default: only as the model file says)")
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--out", help="write every figure to this JSON file")
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N validation faces")
+    parser.add_argument("--no-dlib", action="store_true",
+                        help="leave dlib out (its 68-point model comes with the bench extra)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
 
     predictors = load_predictors(args.model, args.test_time)
     shipped_label, shipped = next(iter(predictors.items()))
-    records = apply_split(read_manifest(MANIFEST), args.split)[1]
-    detector, dlib_model = FaceDetector(), DlibLandmarks()
+    records = apply_split(read_manifest(MANIFEST), args.split)[1][:args.limit or None]
+    detector, dlib_model = FaceDetector(), None if args.no_dlib else DlibLandmarks()
     print(f"model: {shipped.info.get('path')} as shipped: {shipped_label}, input {shipped.input_size} px, "
           f"{torch.get_num_threads()} threads; Mahalanobis-1 coverage {CALIBRATED_COVERAGE:.1f}% is calibrated")
     report = {"model": shipped.info, "as shipped": shipped_label, "seed": args.seed,

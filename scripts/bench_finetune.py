@@ -1,6 +1,7 @@
 """Does fine-tuning on a user's corrections help? Before/after NME and wall time.
 
     python scripts/bench_finetune.py [--model PATH] [--sizes 20 50 100] [--shift lowres] [--share 1]
+    python scripts/bench_finetune.py --limit 10 --sizes 4 --epochs 1     # a quick look
 
 Faces: the validation split of the bundled model (``resources/val_split.json``), which
 it never trained on. A fixed half is held out for measuring; from the other half the
@@ -42,11 +43,13 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=None, help="fine-tuned share of the weights (default: 0.5)")
     parser.add_argument("--shift", choices=["none", "lowres"], default="none")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--limit", type=int, default=0, help="use only N faces of the validation split")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     faces = apply_split(read_manifest(MANIFEST), REPO / "resources" / "val_split.json")[1]
     random.Random(0).shuffle(faces)
+    faces = faces[:args.limit or None]
     scratch = tempfile.TemporaryDirectory()
     if args.shift == "lowres":
         faces = [low_resolution_copy(face, Path(scratch.name)) for face in faces]

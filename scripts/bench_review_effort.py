@@ -1,6 +1,6 @@
 """How many drags a reviewer needs per face, with and without propagation (issue 13).
 
-    python scripts/bench_review_effort.py [--model PATH] [--set val|photo-like|both] [--seed 0]
+    python scripts/bench_review_effort.py [--model PATH] [--set val|photo-like|both] [--seed 0] [--limit N]
 
 A simulated reviewer looks at each face of the validation split and drags the point
 farthest from the ground truth to the ground truth plus placement noise (1 % of the
@@ -126,11 +126,12 @@ def main() -> None:
     parser.add_argument("--split", default=str(REPO / "resources" / "val_split.json"))
     parser.add_argument("--seed", type=int, default=0, help="of the placement noise and the photo-like set")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for the predictions")
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N validation faces")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     predictor = LandmarkPredictor.load(args.model, "cpu")
-    records = apply_split(read_manifest(MANIFEST), args.split)[1]
+    records = apply_split(read_manifest(MANIFEST), args.split)[1][:args.limit or None]
     sets = ("val", "photo-like") if args.set == "both" else (args.set,)
     for name in sets:
         reviewer = Reviewer(predictor, args.seed)

@@ -3,6 +3,7 @@ mapping back), and whole photos per second (decoding + detection + landmarks) be
 dlib's detector + 68-point predictor on the same photos.
 
     python scripts/bench_speed.py [--model PATH] [--threads 2] [--test-time plain no-framer no-prior flip recrop ...]
+    python scripts/bench_speed.py --faces 2 --photos 1 --no-dlib     # a quick look; runs without the bench extra
 
 The model runs as its file says (its test-time framer, recrop, flip and prior), and with each option
 that ``--test-time`` names (test_time.py). Photos are timed through
@@ -57,6 +58,9 @@ def main() -> None:
     parser.add_argument("--model")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--photos", type=int, default=60, help="how many afw photos to time")
+    parser.add_argument("--faces", type=int, default=96, help="how many 300-W crops to time ms per face on")
+    parser.add_argument("--no-dlib", action="store_true",
+                        help="leave dlib out (its 68-point model comes with the bench extra)")
     parser.add_argument("--test-time", nargs="*", default=[], choices=sorted(TEST_TIME),
                         help="also time ours with these test-time options (default: only as the model file says)")
     args = parser.parse_args()
@@ -64,7 +68,7 @@ def main() -> None:
 
     predictors = load_predictors(args.model, args.test_time)
     shipped_label, predictor = next(iter(predictors.items()))
-    records = read_manifest(DATA / "300w" / "MANIFEST.csv")[:96]
+    records = read_manifest(DATA / "300w" / "MANIFEST.csv")[:args.faces]
     faces = [(load_image(r.image_path), r.box) for r in records]
     print(f"torch threads: {torch.get_num_threads()}, input {predictor.input_size} px, "
           f"as the model file says: {shipped_label}")
@@ -75,7 +79,6 @@ def main() -> None:
     with open(DATA / "afw-photos" / "faces.csv", newline="") as handle:
         names = sorted({row["image"] for row in csv.DictReader(handle)})[:args.photos]
     paths = [DATA / "afw-photos" / name for name in names]
-    dlib_model = DlibLandmarks()
 
     def photos_per_second(detect, landmarks, workers: int) -> tuple[float, int]:
         def read(path):
@@ -90,14 +93,16 @@ def main() -> None:
         return len(paths) / (time.perf_counter() - started), found
 
     default, wide = FaceDetector(), FaceDetector(upsample=1.5)
-    dlib_landmarks = lambda image, boxes: [dlib_model.landmarks(image, box) for box in boxes]  # noqa: E731
     workers = default_workers()
     rows = [(f"{label}, {workers} read-ahead threads (default)", default.detect, timed.predict, workers)
             for label, timed in predictors.items()]
     rows += [(f"{shipped_label}, one photo at a time", default.detect, predictor.predict, 0),
-             (f"{shipped_label}, detector x1.5, {workers} threads", wide.detect, predictor.predict, workers),
-             ("dlib (HOG + 68-point), plain loop", dlib_model.detect, dlib_landmarks, 0),
-             (f"dlib, same {workers} read-ahead threads", dlib_model.detect, dlib_landmarks, workers)]
+             (f"{shipped_label}, detector x1.5, {workers} threads", wide.detect, predictor.predict, workers)]
+    if not args.no_dlib:
+        dlib_model = DlibLandmarks()
+        dlib_landmarks = lambda image, boxes: [dlib_model.landmarks(image, box) for box in boxes]  # noqa: E731
+        rows += [("dlib (HOG + 68-point), plain loop", dlib_model.detect, dlib_landmarks, 0),
+                 (f"dlib, same {workers} read-ahead threads", dlib_model.detect, dlib_landmarks, workers)]
     print(f"\nwhole photos ({len(paths)} afw photos, decoding included):")
     speed, found = command_photos_per_second(paths, args.model)
     print(f"  {'uglli predict (the command, as the model file says)':52} {speed:5.2f} photos/s, {found} faces")

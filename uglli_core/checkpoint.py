@@ -6,6 +6,8 @@ Saved as a plain dict of tensors, numbers and strings, and loaded with
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import io
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,10 +18,21 @@ from .model import ModelConfig, UGLLINet
 
 FORMAT = "uglli-checkpoint"
 FORMAT_VERSION = 1
-BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "resources" / "uglli_default.pt"
+# The bundled model, beside its card and the app's icons: in an installed wheel in the
+# package's own resources/ (pyproject.toml maps the checkout's folder there); in a
+# checkout, installed editable or not, the top-level resources/, a real file that
+# scripts/train_bundled.py writes.
+_PACKAGE = Path(__file__).resolve().parent
+_RESOURCES = _PACKAGE / "resources" if (_PACKAGE / "resources").is_dir() else _PACKAGE.parent / "resources"
+BUNDLED_MODEL = _RESOURCES / "uglli_default.pt"
 # A model file's small second network whose points frame the face before the model
 # runs (see LandmarkPredictor): {"model_config": …, "state_dict": …}, like the file's own.
 FRAMER_FIELD = "framer"
+# What a loaded checkpoint says of its file, beside "path": the model's identity (see
+# model_identity); never saved into a model file.
+IDENTITY_FIELD = "identity"
+IDENTITY_DIGITS = 16
+_identities: dict[tuple, str] = {}   # file key (see _file_key) → identity: each file version hashed once
 
 
 class CheckpointError(ValueError):
@@ -60,7 +73,9 @@ def load_checkpoint(path: str | os.PathLike | None = None) -> dict:
     if not path.is_file():
         raise CheckpointError(f"{path}: no such model file")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        key = _file_key(path)   # before reading: a file replaced meanwhile is hashed again when next asked
+        data = path.read_bytes()   # read once: the identity is that of the bytes loaded
+        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged or foreign file
         raise CheckpointError(f"{path.name}: not a readable model file ({type(exc).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
@@ -68,7 +83,35 @@ def load_checkpoint(path: str | os.PathLike | None = None) -> dict:
     if payload.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{path.name}: made by a newer version of UGLLI (format {payload['format_version']})")
     payload["path"] = str(path)
+    payload[IDENTITY_FIELD] = _remember_identity(key, data)
     return payload
+
+
+def model_identity(path: str | os.PathLike | None = None) -> str:
+    """The identity of the model file at ``path`` (the bundled model when None): the first
+    hexadecimal digits of the SHA-256 of its bytes. A copy or a moved file has the same
+    identity; a file with any other content (another model, a re-saved one) another.
+    Each version of a file (its path, inode, size and modification time) is read once.
+    How a model is run (LandmarkPredictor's keywords) is not part of it."""
+    path = Path(path) if path is not None else BUNDLED_MODEL
+    try:
+        key = _file_key(path)
+        identity = _identities.get(key)
+        return identity if identity is not None else _remember_identity(key, path.read_bytes())
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such model file") from None
+    except OSError as exc:
+        raise CheckpointError(f"{path.name}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+
+
+def _file_key(path: Path) -> tuple:
+    status = path.stat()
+    return str(path.resolve()), status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
+
+
+def _remember_identity(key: tuple, data: bytes) -> str:
+    identity = _identities[key] = hashlib.sha256(data).hexdigest()[:IDENTITY_DIGITS]
+    return identity
 
 
 def build_model(checkpoint: dict) -> UGLLINet:
@@ -86,6 +129,7 @@ def describe(checkpoint: dict) -> dict:
     """What a user or an output file should know about a model."""
     return {
         "path": checkpoint.get("path"),
+        IDENTITY_FIELD: checkpoint.get(IDENTITY_FIELD),   # None: not read from a file
         "created": checkpoint.get("created"),
         "epoch": checkpoint.get("epoch"),
         "metrics": checkpoint.get("metrics", {}),
@@ -101,7 +145,7 @@ def export_model(source: str | os.PathLike | dict, target: str | os.PathLike, st
     no optimiser state; ``state_dict`` replaces its weights, ``extra_fields`` are added."""
     checkpoint = source if isinstance(source, dict) else load_checkpoint(source)
     fields = {k: v for k, v in checkpoint.items()
-              if k not in ("optimizer", "training_state_dict", "path", "format", "format_version", "created",
-                           "model_config", "state_dict")}
+              if k not in ("optimizer", "training_state_dict", "path", IDENTITY_FIELD, "format", "format_version",
+                           "created", "model_config", "state_dict")}
     weights = checkpoint if state_dict is None else {**checkpoint, "state_dict": state_dict}
     save_checkpoint(target, build_model(weights), **fields, **extra_fields)

@@ -3,9 +3,10 @@ the menus and the rows of the Help → Keyboard Shortcuts dialog, so the two can
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from PySide6.QtGui import QAction, QIcon, QKeySequence
+
+from uglli_core import BUNDLED_MODEL
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,8 @@ WITHOUT_FOLDER = {"open_folder", "choose_model", "quit", "show_ellipses", "show_
                   "propagate", "shortcuts", "about"}
 OWN_STATE = {"undo", "redo", "cancel_prediction"}
 
-# Next to the bundled model, found from the checkout like uglli_core.checkpoint.BUNDLED_MODEL.
-ICONS = Path(__file__).resolve().parents[2] / "resources" / "icons"
+# Beside the bundled model, in a checkout or an installed wheel alike.
+ICONS = BUNDLED_MODEL.parent / "icons"
 
 MOUSE_HELP = (
     ("Select and drag a point (one undo step)", "Left drag on a point"),

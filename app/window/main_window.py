@@ -6,6 +6,8 @@ What it does is split by concern into the mixins it is made of: :mod:`.folders`,
 :mod:`.model_menu`; this module builds the window and follows prediction runs."""
 from __future__ import annotations
 
+import atexit
+import weakref
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -59,13 +61,13 @@ class MainWindow(Folders, DocumentEvents, Navigation, Editing, Exporting, ModelM
         self.pixmaps = PixmapCache()
         self._fit_next = True  # whether showing the next selected face zooms onto it
         self._opening_image: ImageEntry | None = None  # shown when the folder opened (see _show_where_the_work_is)
-        self._export_folder: Path | None = None        # where the last export went
         self.prediction = PredictionController(model_path, self)
         self.recent = RecentFolders(self)
         self.models = ModelControl(self.prediction, self)  # Model menu: fine-tuning and versions
         self.fine_tune_dialog: FineTuneDialog | None = None   # made on first use
         self.versions_dialog: VersionsDialog | None = None
         self.propagation = Propagation()  # a correction moves the unreviewed points
+        _UNCLOSED.add(self)
         self._build_widgets()
         self._build_actions()
         self._connect()
@@ -236,9 +238,28 @@ class MainWindow(Folders, DocumentEvents, Navigation, Editing, Exporting, ModelM
                           "that says how sure it is of every point (UGLLI).")
 
     def closeEvent(self, event) -> None:
+        self.stop_workers()   # first: whatever fails below, no worker thread outlives the window
         if self.remember:
             save_window(self)
-        self.prediction.shutdown()
         self.close_project()
-        self.models.shutdown()
         super().closeEvent(event)
+
+    def stop_workers(self) -> None:
+        """End the prediction and fine-tuning threads (after the batch or step in hand; a
+        fine-tune's unfinished run is removed); the window's close does it, or the exit of a
+        program that never closed it. Safe to call more than once."""
+        _UNCLOSED.discard(self)
+        self.prediction.shutdown()
+        self.models.shutdown()
+
+
+# Windows not closed yet: a program that stops without closing one (a script stopped by an
+# error) must still end its threads, before Python frees them: a QThread destroyed running
+# aborts the process. atexit runs this before the interpreter frees anything.
+_UNCLOSED: weakref.WeakSet[MainWindow] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_unclosed_windows() -> None:
+    for window in list(_UNCLOSED):
+        window.stop_workers()
