@@ -17,6 +17,7 @@ from .predict_jobs import input_jobs, manifest_jobs
 from .progress import MODES, ProgressReporter
 from .pts import COORDINATES, PtsError, atomic_write_text
 from .read_ahead import network_threads, read_ahead
+from .finetune import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
 from .train import TrainConfig
 
 # Training flags that map one-to-one to TrainConfig fields: (type, help, allowed values).
@@ -29,7 +30,7 @@ TRAIN_FLAGS = {
     "optimizer": (str, "optimiser; rmsprop is the paper's", OPTIMIZERS),
     "loss": (str, "loss after the warm-up: gll = Gaussian log-likelihood (the paper's), "
              "mse = squared error with Σ = I (ablation)", LOSSES),
-    "warmup_epochs": (int, "epochs of L1 on the means first; 0 with --init unless given", None),
+    "warmup_epochs": (int, "epochs of L1 on the means first", None),
     "seed": (int, "random seed of the split, the order and the augmentation", None),
     "threads": (int, "CPU threads for torch (not given: torch's own choice)", None),
     "max_minutes": (float, "stop after the epoch that passes this many minutes; run again to resume "
@@ -73,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="uglli", description="Facial landmarks with uncertainty (UGLLI).")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data_help = ("MANIFEST.csv, a folder holding one (its rows, plus the .pts faces of the images it does not "
                  "list), or a folder of images with <stem>.pts or <stem>_<k>.pts files")
@@ -80,9 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train or fine-tune a model",
                                 description="Train or fine-tune a model; the result (model files, last "
                                             "figures) as JSON on stdout.")
-    train.add_argument("--data", required=True, help=data_help)
+    _add_data(train, data_help)
     train.add_argument("--out", required=True, help="run folder (last.pt, best.pt); an existing run resumes")
-    train.add_argument("--init", help="start from this model file (fine-tuning)")
+    train.add_argument("--init", help="start from this model file: fine-tune it, exactly as `uglli fine-tune` "
+                                      "does (only --epochs, --lr, --val-fraction, --seed, --device apply)")
     held = train.add_mutually_exclusive_group()
     held.add_argument("--val-split", help="JSON list of face keys (<image>#<face>) to hold out for validation")
     held.add_argument("--val-fraction", type=float, default=0.1,
@@ -99,13 +102,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="figures and plots of a model on annotated faces",
                                    description="Figures of a model on annotated faces, as JSON on stdout.")
-    evaluate.add_argument("--data", required=True, help=data_help)
+    _add_data(evaluate, data_help)
     evaluate.add_argument("--model", help="model file (default: the bundled model)")
     evaluate.add_argument("--split", help="evaluate only the face keys listed in this JSON file")
     evaluate.add_argument("--out", help="folder for metrics.json, ced.png and uncertainty.png")
     evaluate.add_argument("--device", help=DEVICE_HELP)
     evaluate.add_argument("--progress", choices=MODES, default="auto", help=PROGRESS_HELP)
     evaluate.set_defaults(run=run_evaluate)
+
+    tune = commands.add_parser("fine-tune", help="train a model further on a folder's corrected faces",
+                               description="Train a model further on annotated (corrected) faces, as the app's "
+                                           "Model → Fine-tune does, holding some out to measure NME before and "
+                                           "after; writes OUT/model.pt and prints the figures as JSON.")
+    _add_data(tune, data_help)
+    tune.add_argument("--model", help="the model to start from (default: the bundled model)")
+    tune.add_argument("--out", required=True, help="folder for model.pt and the run's checkpoints")
+    tune.add_argument("--epochs", type=int, default=None, help=f"epochs (default: {DEFAULT_EPOCHS})")
+    tune.add_argument("--lr", type=float, default=None, help=f"learning rate (default: {DEFAULT_LR})")
+    tune.add_argument("--share", type=float, default=DEFAULT_SHARE,
+                      help="share of the fine-tuned weights in the result, the rest the starting ones "
+                           "(1: the fine-tuned weights alone; default: %(default)s)")
+    tune.add_argument("--val-fraction", type=float, default=0.1,
+                      help="hold out this share of the faces, whole photos at a time (default %(default)s)")
+    tune.add_argument("--seed", type=int, default=None, help="random seed of the split and the training (default: 0)")
+    tune.add_argument("--device", help=DEVICE_HELP)
+    tune.add_argument("--progress", choices=MODES, default="auto", help=PROGRESS_HELP)
+    tune.set_defaults(run=run_fine_tune, init=None)
 
     predict = commands.add_parser("predict", help="landmarks and covariances of every face, as JSON",
                                   description="Landmarks and covariances of every face, as JSON. Faces come from "
@@ -150,8 +172,73 @@ def _defaults(config_class) -> dict:
     return {field.name: field.default for field in dataclasses.fields(config_class)}
 
 
+def _add_data(command: argparse.ArgumentParser, text: str) -> None:
+    """The data a command reads, as an argument or as --data (both say the same)."""
+    command.add_argument("data_argument", nargs="?", metavar="DATA", help=text)
+    command.add_argument("--data", help="the same as DATA")
+
+
+def _data(args) -> str:
+    if args.data and args.data_argument and args.data != args.data_argument:
+        raise ValueError(f"two data sources given: {args.data_argument} and --data {args.data}")
+    data = args.data or args.data_argument
+    if not data:
+        raise ValueError("give the data: a folder or MANIFEST.csv (as DATA or --data)")
+    return data
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("uglli-review")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
+def _annotated_records(data: str) -> list:
+    problems: list[str] = []
+    records = [r for r in read_records(data, problems) if r.points is not None]
+    for problem in problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    if not records:
+        raise DatasetError(f"{data}: no annotated faces to train on")
+    return records
+
+
+def run_fine_tune(args) -> int:
+    """`uglli fine-tune`, and `uglli train --init`: the app's fine-tuning, from the command line."""
+    from .finetune import fine_tune
+
+    records = _annotated_records(_data(args))
+    reporter = ProgressReporter(args.progress)
+    options = {name: getattr(args, name) for name in ("epochs", "lr", "seed") if getattr(args, name) is not None}
+    try:
+        result = fine_tune(getattr(args, "model", None) or args.init, records, args.out, share=args.share,
+                           val_fraction=args.val_fraction, device=args.device, progress=reporter, **options)
+    finally:
+        reporter.close()
+    print(json_text.dumps({"model": result.model_path and str(result.model_path), "share": args.share,
+                           "trained_on": len(result.train_keys), "held_out": result.validation_keys,
+                           "before": result.before, "after": result.after, "cancelled": result.cancelled},
+                          indent=2))
+    return 1 if result.cancelled else 0
+
+
+# flags of `uglli train` that fine-tuning (train --init) takes; it refuses the others
+FINE_TUNE_FLAGS = ("epochs", "lr", "seed", "progress", "device", "val_fraction")
+
+
 def run_train(args) -> int:
     from .train import fit
+
+    if args.init:
+        ignored = [flag for flag in (*TRAIN_FLAGS, *MODEL_FLAGS, "config", "val_split")
+                   if flag not in FINE_TUNE_FLAGS and getattr(args, flag) is not None]
+        if ignored:
+            raise ValueError(f"with --init, train fine-tunes as `uglli fine-tune` does, which does not take "
+                             f"{', '.join('--' + flag.replace('_', '-') for flag in ignored)}")
+        args.share = DEFAULT_SHARE
+        return run_fine_tune(args)
 
     values = json.loads(Path(args.config).read_text()) if args.config else {}
     config = TrainConfig.from_dict(values)
@@ -165,16 +252,13 @@ def run_train(args) -> int:
     config.model = dataclasses.replace(config.model, **overrides)
     if config.init and args.warmup_epochs is None:
         config.warmup_epochs = 0  # a trained model needs no warm-up
-    problems: list[str] = []
-    records = [r for r in read_records(args.data, problems) if r.points is not None]
-    for problem in problems:
-        print(f"skipped: {problem}", file=sys.stderr)
+    records = _annotated_records(_data(args))
     if args.val_split:
         train, val = apply_split(records, args.val_split)
     else:
         train, val = split_records(records, args.val_fraction, seed=config.seed)
     if not train:
-        raise DatasetError(f"{args.data}: no annotated faces to train on")
+        raise DatasetError(f"{_data(args)}: every annotated face is held out; none is left to train on")
     reporter = ProgressReporter(args.progress)
     try:
         result = fit(config, train, val, reporter)
@@ -190,7 +274,7 @@ def run_train(args) -> int:
 def run_evaluate(args) -> int:
     from .evaluate import evaluate
 
-    records = read_records(args.data)
+    records = read_records(_data(args))
     if args.split:
         records = apply_split(records, args.split)[1]
     reporter = ProgressReporter(args.progress)

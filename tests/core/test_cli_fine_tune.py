@@ -1,0 +1,71 @@
+"""`uglli fine-tune` and `uglli train --init` are the app's fine-tuning, from the command line."""
+import json
+import shutil
+
+import pytest
+
+from uglli_core.checkpoint import load_checkpoint, save_checkpoint
+from uglli_core.cli import main
+from uglli_core.model import ModelConfig, UGLLINet
+
+TINY = ModelConfig(n_stacks=1, channels=16, input_size=64, heatmap_size=16, hourglass_depth=2)
+TEST_TIME = {"covariance_scale": 0.7, "mirror_shift": 0.001}
+
+
+@pytest.fixture(scope="module")
+def parent(tmp_path_factory):
+    path = tmp_path_factory.mktemp("parent") / "parent.pt"
+    save_checkpoint(path, UGLLINet(TINY).eval(), test_time=TEST_TIME)
+    return path
+
+
+@pytest.fixture(scope="module")
+def corrected_folder(datasets, tmp_path_factory):
+    """Eight crops with their .pts files, as a curator's folder of corrected faces."""
+    folder = tmp_path_factory.mktemp("corrected")
+    for image in sorted((datasets / "300w" / "lfpw" / "trainset").glob("*.jpg"))[:8]:
+        shutil.copy(image, folder / image.name)
+        shutil.copy(image.with_suffix(".pts"), folder / image.with_suffix(".pts").name)
+    return folder
+
+
+def run(argv, capsys) -> tuple[int, dict | str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out) if code == 0 else captured.err
+
+
+def test_fine_tune_writes_a_model_that_runs_as_its_parent(parent, corrected_folder, tmp_path, capsys):
+    code, result = run(["fine-tune", str(corrected_folder), "--model", str(parent), "--out", str(tmp_path / "ft"),
+                        "--epochs", "1", "--val-fraction", "0.25", "--progress", "none"], capsys)
+    assert code == 0 and result["model"] == str(tmp_path / "ft" / "model.pt")
+    assert result["trained_on"] == 5 and len(result["held_out"]) == 3  # at least 3 held out
+    assert {"nme_io", "coverage"} <= set(result["before"]) and {"nme_io", "coverage"} <= set(result["after"])
+    model = load_checkpoint(result["model"])
+    assert model["test_time"] == TEST_TIME and model["blend_share"] == 0.5
+
+
+def test_train_with_init_is_the_same_fine_tuning(parent, corrected_folder, tmp_path, capsys):
+    code, result = run(["train", "--init", str(parent), "--data", str(corrected_folder), "--out",
+                        str(tmp_path / "ft"), "--epochs", "1", "--lr", "1e-4", "--progress", "none"], capsys)
+    assert code == 0 and load_checkpoint(result["model"])["test_time"] == TEST_TIME
+    assert load_checkpoint(tmp_path / "ft" / "last.pt")["train_config"]["lr"] == 1e-4
+
+
+def test_train_with_init_refuses_options_fine_tuning_does_not_take(parent, corrected_folder, tmp_path, capsys):
+    code, error = run(["train", "--init", str(parent), str(corrected_folder), "--out", str(tmp_path / "x"),
+                       "--optimizer", "rmsprop"], capsys)
+    assert code == 2 and "--optimizer" in error and not (tmp_path / "x").exists()
+
+
+def test_every_command_takes_its_data_as_an_argument(parent, corrected_folder, tmp_path, capsys):
+    code, result = run(["evaluate", str(corrected_folder), "--model", str(parent), "--progress", "none"], capsys)
+    assert code == 0 and result["faces"] == 8
+    code, error = run(["evaluate", "--model", str(parent)], capsys)
+    assert code == 2 and "give the data" in error
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+    assert stopped.value.code == 0 and capsys.readouterr().out.startswith("uglli ")
