@@ -1,8 +1,9 @@
 """Train the bundled default model on 300-W (CPU is enough; resumable).
 
-    python scripts/train_bundled.py [--run-dir ~/uglli-runs/bundled-v4] [--max-minutes M]
+    python scripts/train_bundled.py [--run-dir ~/uglli-runs/bundled-v5] [--max-minutes M]
+    python scripts/train_bundled.py --from-model v4.pt   # stages 6–7 only, from a shipped model
 
-Five ``fit`` runs, one after the other, each in its own folder of the run directory:
+Seven ``fit`` runs, one after the other, each in its own folder of the run directory:
 
 1. ``base/``, ``RECIPE`` (32 epochs): an ImageNet-pretrained MobileNetV2 pyramid under
    two hourglasses (192 px crops, heatmaps at 48×48), 3 warm-up epochs of L1 on the
@@ -20,8 +21,15 @@ Five ``fit`` runs, one after the other, each in its own folder of the run direct
    model again, with the tight box of the points (jittered) for 75% of the faces, as
    the framer shows it faces.
 5. ``photos/``, ``PHOTO_STAGE`` (6 epochs from framed's final weights): the same, with
-   more of what ordinary photos do to a face (60% small, 50% JPEG, 20% blurred). This
-   is the model shipped.
+   more of what ordinary photos do to a face (60% small, 50% JPEG, 20% blurred).
+6. ``framer-clean/`` and 7. ``clean/`` (``CLEAN_FRAMER``, ``CLEAN_STAGE``): the framer
+   and the model of stages 3 and 5 trained further with labels read in the 300-W
+   convention (1-based files, 0-based inside: ``uglli_core.pts``) and mirrored without
+   any offset. Models up to v4 were trained on labels read one pixel off, and on files
+   that carried a size-dependent offset of their own; these stages are how v5 left
+   that offset behind. ``--from-model M`` starts them from the model file M (its
+   network and its framer) instead of running stages 1–5: v5 was made so, from v4.
+   The model of stage 7 and the framer of stage 6 are shipped.
 
 The moving average is what is validated and shipped. See README, "Training", for why.
 
@@ -38,8 +46,12 @@ import dataclasses
 import random
 from pathlib import Path
 
-from uglli_core.calibration import calibrated_posterior_scale, calibrated_scale, calibrated_x_shift
-from uglli_core.checkpoint import BUNDLED_MODEL, FRAMER_FIELD, export_model, load_checkpoint
+import numpy as np
+
+from uglli_core.calibration import (calibrated_corrected_scales, calibrated_posterior_scale, calibrated_scale,
+                                   calibrated_shift)
+from uglli_core.checkpoint import (BUNDLED_MODEL, FRAMER_FIELD, build_model, export_model, load_checkpoint,
+                                  save_checkpoint)
 from uglli_core.data import apply_split, read_manifest, save_split, split_records
 from uglli_core.detect import FaceDetector
 from uglli_core.model import ModelConfig
@@ -72,10 +84,18 @@ FRAMED_STAGE = dict(DETECTOR_STAGE, augment=dataclasses.replace(DETECTOR_STAGE["
 # then more of the small, compressed, blurred faces of ordinary photos
 PHOTO_STAGE = dict(FRAMED_STAGE, augment=dataclasses.replace(FRAMED_STAGE["augment"], low_resolution=0.6, jpeg=0.5,
                                                              blur=0.2))
+# then both networks on labels in the 300-W convention, mirrored without an offset
+CLEAN_LABELS = dict(mirror_shift=0.0)
+CLEAN_STAGE = dict(PHOTO_STAGE, augment=dataclasses.replace(PHOTO_STAGE["augment"], **CLEAN_LABELS), epochs=8)
+CLEAN_FRAMER = dict(FRAMER, augment=dataclasses.replace(FRAMER["augment"], **CLEAN_LABELS), epochs=6,
+                    warmup_epochs=0, lr=3e-4, lr_milestones=(0.5,))
 # (folder, recipe, the stage whose final weights it starts from)
 STAGES = (("base", RECIPE, None), ("detector-boxes", DETECTOR_STAGE, "base"), ("framer", FRAMER, None),
-          ("framed", FRAMED_STAGE, "detector-boxes"), ("photos", PHOTO_STAGE, "framed"))
-MODEL_STAGE, FRAMER_STAGE = "photos", "framer"
+          ("framed", FRAMED_STAGE, "detector-boxes"), ("photos", PHOTO_STAGE, "framed"),
+          ("framer-clean", CLEAN_FRAMER, "framer"), ("clean", CLEAN_STAGE, "photos"))
+MODEL_STAGE, FRAMER_STAGE = "clean", "framer-clean"
+# with --from-model, the stages that the model file stands in for: (stage, which of its networks)
+FROM_MODEL = {"photos": "model", "framer": FRAMER_FIELD}
 
 
 # How the shipped model is run (LandmarkPredictor): framed by the framer's points, then
@@ -85,6 +105,17 @@ TEST_TIME = dict(flip=False, recrop=False, frame_first=True, fuse_prior=True)
 CALIBRATION_FACES = 300  # training faces, each as its crop and as a photo-like image
 
 
+def seed_from_model(run_dir: Path, model_file: Path) -> None:
+    """Put the networks of a shipped model file where stages 6 and 7 start from, as if
+    stages 1–5 had made them."""
+    shipped = load_checkpoint(model_file)
+    for stage, network in FROM_MODEL.items():
+        last = run_dir / stage / "last.pt"
+        if not last.exists():
+            source = shipped if network == "model" else shipped[network]
+            save_checkpoint(last, build_model(source), epoch=0, parent=str(model_file), seeded=True)
+
+
 def finished(folder: Path, epochs: int) -> bool:
     last = folder / "last.pt"
     return last.exists() and load_checkpoint(last).get("epoch", 0) >= epochs
@@ -92,9 +123,10 @@ def finished(folder: Path, epochs: int) -> bool:
 
 def export(run_dir: Path, train: list) -> None:
     """The run's final model and framer into resources/, with its test-time options, the
-    x shift that puts its points where the annotations do, the covariance scale that
-    calibrates its ellipses and the one that calibrates them after the shape prior, all
-    measured on training faces (uglli_core.calibration)."""
+    x and y shift that put its points where the annotations do, the covariance scale that
+    calibrates its ellipses and those that calibrate them after the shape prior, with
+    nothing corrected and after 1, 3 and 5 corrections, all measured on training faces
+    (uglli_core.calibration)."""
     framer = load_checkpoint(run_dir / FRAMER_STAGE / "last.pt")
     # every stage trained on the same faces: the prior is theirs once, not merged per stage
     checkpoint = {**load_checkpoint(run_dir / MODEL_STAGE / "last.pt"), PRIOR_FIELD: training_prior_field(train),
@@ -108,36 +140,50 @@ def export(run_dir: Path, train: list) -> None:
     test_time = {**TEST_TIME, "mirror_shift": mirror_shift}
     # the network's own offset, on the boxes it was given and before the prior
     network = LandmarkPredictor({**checkpoint, "test_time": test_time}, "cpu", frame_first=False, fuse_prior=False)
-    test_time["x_shift"] = calibrated_x_shift(network, [(f.image, f.box, f.points) for f in crops])
+    test_time["x_shift"], test_time["y_shift"] = calibrated_shift(network, [(f.image, f.box, f.points) for f in crops])
     faces = [(f.image, f.detected_box or f.box, f.points) for f in crops + photos]
     # then the network's ellipses as it is run, then the same after the prior
     test_time["covariance_scale"] = calibrated_scale(
         LandmarkPredictor({**checkpoint, "test_time": test_time}, "cpu", fuse_prior=False), faces)
     shipped = LandmarkPredictor({**checkpoint, "test_time": test_time}, "cpu")
-    prior = dataclasses.replace(shipped.shape_prior, posterior_scale=calibrated_posterior_scale(shipped, faces))
+    shipped.shape_prior = dataclasses.replace(shipped.shape_prior, corrected_scales=np.zeros((0, 2)),
+                                              posterior_scale=calibrated_posterior_scale(shipped, faces))
+    # and after the reviewer's first corrections, as the app fuses them
+    shipped.shape_prior = dataclasses.replace(shipped.shape_prior,
+                                              corrected_scales=calibrated_corrected_scales(shipped, faces))
+    prior = shipped.shape_prior
     export_model({**checkpoint, PRIOR_FIELD: prior_field(prior)}, BUNDLED_MODEL, test_time=test_time)
     print(f"wrote {BUNDLED_MODEL}: test-time {test_time}, posterior scale {prior.posterior_scale:.3f}, "
+          f"after 1/3/5 corrections {'/'.join(f'{v:.3f}' for v in prior.corrected_scales[:, 1])}, "
           f"from {len(crops)} training faces, each as its crop and as a photo-like image")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run-dir", default=str(Path.home() / "uglli-runs" / "bundled-v4"))
+    parser.add_argument("--run-dir", default=str(Path.home() / "uglli-runs" / "bundled-v5"))
     parser.add_argument("--max-minutes", type=float, default=None, help="pause after this long; re-run to resume")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     parser.add_argument("--export", action="store_true", help="copy the run's final model into resources/")
+    parser.add_argument("--from-model", default=None,
+                        help="start stages 6-7 from this model file's networks instead of running stages 1-5")
     args = parser.parse_args()
     run_dir = Path(args.run_dir)
     records = read_manifest(MANIFEST)
     if not SPLIT_FILE.exists():  # made once, then fixed: 10% of each subset, seed 0
         save_split(SPLIT_FILE, split_records(records, 0.1, seed=0)[1])
     train, val = apply_split(records, SPLIT_FILE)
+    stages = STAGES
+    if args.from_model:
+        seed_from_model(run_dir, Path(args.from_model))
+    if args.from_model or all((run_dir / stage / "last.pt").exists() and load_checkpoint(run_dir / stage / "last.pt")
+                              .get("seeded") for stage in FROM_MODEL):
+        stages = [stage for stage in STAGES if stage[2] in FROM_MODEL]
     if args.export:
-        if not all(finished(run_dir / name, stage["epochs"]) for name, stage, _ in STAGES):
+        if not all(finished(run_dir / name, stage["epochs"]) for name, stage, _ in stages):
             raise SystemExit(f"{run_dir}: the run has not finished; run without --export first")
         export(run_dir, train)
         return
-    for name, stage, start in STAGES:  # a finished stage is skipped; a paused one resumes
+    for name, stage, start in stages:  # a finished stage is skipped; a paused one resumes
         if not finished(run_dir / name, stage["epochs"]):
             init = None if start is None else str(run_dir / start / "last.pt")
             config = TrainConfig(out_dir=str(run_dir / name), init=init, max_minutes=args.max_minutes,

@@ -142,10 +142,11 @@ def describe(checkpoint: dict) -> dict:
 def export_model(source: str | os.PathLike | dict, target: str | os.PathLike, state_dict: dict | None = None,
                  **extra_fields) -> None:
     """Copy a training checkpoint (a file, or one already loaded) as a shippable model:
-    no optimiser state; ``state_dict`` replaces its weights, ``extra_fields`` are added."""
+    no optimiser state; ``state_dict`` replaces its weights, ``extra_fields`` are added
+    (or replace the checkpoint's own)."""
     checkpoint = source if isinstance(source, dict) else load_checkpoint(source)
     fields = {k: v for k, v in checkpoint.items()
               if k not in ("optimizer", "training_state_dict", "path", IDENTITY_FIELD, "format", "format_version",
                            "created", "model_config", "state_dict")}
     weights = checkpoint if state_dict is None else {**checkpoint, "state_dict": state_dict}
-    save_checkpoint(target, build_model(weights), **fields, **extra_fields)
+    save_checkpoint(target, build_model(weights), **{**fields, **extra_fields})

@@ -80,7 +80,7 @@ NO_FUSION = "its points cannot be fused with one: run it with fuse_prior off (ug
 
 # A model file's ``test_time`` field: how it was measured and is meant to be run.
 TEST_TIME = {"flip": False, "recrop": False, "frame_first": False, "fuse_prior": False,
-             "covariance_scale": 1.0, "x_shift": 0.0, "mirror_shift": 0.0}
+             "covariance_scale": 1.0, "x_shift": 0.0, "y_shift": 0.0, "mirror_shift": 0.0}
 
 
 class LandmarkPredictor:
@@ -108,9 +108,10 @@ class LandmarkPredictor:
         # Σ × this puts 39.3% of true points inside their Mahalanobis-1 ellipse on the
         # training faces, when run as the file says (uglli_core.calibration)
         self.covariance_scale = float(self.test_time["covariance_scale"])
-        # from where the network puts a point to where the annotations put it, in x, as a
-        # share of the crop's side (see uglli_core.calibration)
+        # from where the network puts a point to where the annotations put it, in x and y,
+        # as a share of the crop's side (see uglli_core.calibration)
         self.x_shift = float(self.test_time["x_shift"])
+        self.y_shift = float(self.test_time["y_shift"])
         # a model trained with AugmentConfig.mirror_shift puts points that far right of the
         # pixel they mark; unmirroring its mirrored points keeps that
         self.mirror_shift = float(self.test_time["mirror_shift"])
@@ -185,7 +186,7 @@ class LandmarkPredictor:
     def _predict_boxes(self, images: list[np.ndarray], boxes: list[Box],
                        network: UGLLINet) -> tuple[np.ndarray, np.ndarray]:
         """Means (B, 68, 2) and covariances (B, 68, 2, 2) in image pixels, one face per
-        box, from ``network``: the model as its file says (flip, x shift), or the framer
+        box, from ``network``: the model as its file says (flip, shift), or the framer
         as it is."""
         size = network.config.input_size
         matrices = np.stack([crop_transform(box, size) for box in boxes])                # (B, 3, 3) image → crop
@@ -197,7 +198,7 @@ class LandmarkPredictor:
                 mirrored_means, mirrored_covs = unmirror(*self._run(network, tensor.flip(-1)), size)
                 mirrored_means[..., 0] += 2 * self.mirror_shift * size
                 means, covs = average_gaussians(means, covs, mirrored_means, mirrored_covs)
-            means[..., 0] += self.x_shift * size
+            means += np.array([self.x_shift, self.y_shift]) * size
         back = np.linalg.inv(matrices)                                  # (B, 3, 3) crop → image
         return (np.stack([transform_points(b, m) for b, m in zip(back, means)]),
                 np.stack([transform_covariances(b, c) for b, c in zip(back, covs)]))

@@ -16,10 +16,11 @@ unknown x:
 
 The posterior mean x0 + P (P + R)⁻¹ (y − x0) moves each free point by as much as its
 Σ_k lets it; the posterior covariance P − P (P + R)⁻¹ P gives the new ellipses, times
-``posterior_scale``. That scale is measured for the model the prior ships with (see
-:func:`uglli_core.calibration.calibrated_posterior_scale`): the fusion takes the
-network's errors and the shape's deviations as independent, which they are not, so
-the raw posterior is too sure of itself.
+``posterior_scale``, or the scale measured after as many placed points
+(``corrected_scales``). Those scales are measured for the model the prior ships with
+(see :mod:`uglli_core.calibration`): the fusion takes the network's errors and the
+shape's deviations as independent, which they are not, so the raw posterior is too
+sure of itself, by a factor that changes as points are placed.
 
 Points are handled as complex numbers z = x + iy, so that a similarity is z → c·z + t.
 """
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -149,6 +150,9 @@ class ShapePrior:
     faces: int                    # training faces it summarises (each also counted mirrored)
     floor_std: float = FLOOR_STD  # isotropic floor added to the covariance, inter-ocular distances
     posterior_scale: float = 1.0  # the fused covariances × this (see the module's docstring)
+    # (K, 2) rows (points placed, scale): the scale measured after that many corrections;
+    # between counts it is interpolated, past the last one the last holds (scale_after)
+    corrected_scales: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
 
     @classmethod
     def build(cls, shapes: np.ndarray) -> "ShapePrior":
@@ -171,12 +175,19 @@ class ShapePrior:
         new_shift = (new_mean - mean).reshape(-1)
         covariance = (self.faces * (self.covariance + np.outer(old_shift, old_shift))
                       + len(shapes) * (_scatter(aligned, new_mean) + np.outer(new_shift, new_shift))) / total
-        return ShapePrior(mean, covariance, total, self.floor_std, self.posterior_scale)
+        return ShapePrior(mean, covariance, total, self.floor_std, self.posterior_scale, self.corrected_scales)
+
+    def scale_after(self, placed: int) -> float:
+        """The scale of the fused covariances once ``placed`` points have been placed."""
+        counts = np.concatenate([[0.0], self.corrected_scales[:, 0]])
+        scales = np.concatenate([[self.posterior_scale], self.corrected_scales[:, 1]])
+        return float(np.interp(placed, counts, scales))
 
     # -- in a checkpoint: a plain dict of arrays and numbers ---------------------------------
     def to_dict(self) -> dict:
         return {"mean": self.mean.copy(), "covariance": self.covariance.copy(), "faces": int(self.faces),
-                "floor_std": float(self.floor_std), "posterior_scale": float(self.posterior_scale)}
+                "floor_std": float(self.floor_std), "posterior_scale": float(self.posterior_scale),
+                "corrected_scales": np.array(self.corrected_scales, dtype=np.float64)}
 
     @classmethod
     def from_dict(cls, values: dict) -> "ShapePrior":
@@ -185,15 +196,17 @@ class ShapePrior:
             covariance = np.asarray(values["covariance"], dtype=np.float64)
             faces, floor_std = int(values["faces"]), float(values["floor_std"])
             posterior_scale = float(values.get("posterior_scale", 1.0))  # absent in older model files
+            corrected = np.asarray(values.get("corrected_scales", np.zeros((0, 2))), dtype=np.float64).reshape(-1, 2)
         except (KeyError, TypeError, ValueError) as exc:
             raise ShapePriorError(f"the shape prior is incomplete ({exc})") from None
         if mean.shape != (N_POINTS, 2) or covariance.shape != (2 * N_POINTS, 2 * N_POINTS):
             raise ShapePriorError(f"the shape prior has shapes {mean.shape} and {covariance.shape}, "
                                   f"not ({N_POINTS}, 2) and ({2 * N_POINTS}, {2 * N_POINTS})")
         if not (np.isfinite(mean).all() and np.isfinite(covariance).all() and faces > 0 and floor_std > 0
-                and np.isfinite(posterior_scale) and posterior_scale > 0):
+                and np.isfinite(posterior_scale) and posterior_scale > 0
+                and np.isfinite(corrected).all() and (corrected > 0).all() and (np.diff(corrected[:, 0]) > 0).all()):
             raise ShapePriorError("the shape prior holds values that are not finite or not positive")
-        return cls(mean, covariance, faces, floor_std, posterior_scale)
+        return cls(mean, covariance, faces, floor_std, posterior_scale, corrected)
 
     # -- the update ---------------------------------------------------------------------------
     def fuse(self, landmarks: np.ndarray, covariances: np.ndarray,
@@ -223,7 +236,7 @@ class ShapePrior:
         columns = gain_t.reshape(2 * N_POINTS, N_POINTS, 2)                 # (136, 68, 2)
         reduction = rows @ columns.transpose(1, 0, 2)                        # (68, 2, 2)
         blocks = _diagonal_blocks(prior_covariance) - reduction
-        blocks = (blocks + blocks.swapaxes(1, 2)) / 2 * self.posterior_scale
+        blocks = (blocks + blocks.swapaxes(1, 2)) / 2 * self.scale_after(int(placed.sum()))
         means = means.reshape(N_POINTS, 2)
         means[placed] = observed[placed]
         return means, blocks

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from uglli_core.calibration import calibrated_scale, calibrated_x_shift
+from uglli_core.calibration import calibrated_scale, calibrated_shift
 from uglli_core.checkpoint import save_checkpoint
 from uglli_core.metrics import CALIBRATED_COVERAGE, mahalanobis_squared
 from uglli_core.model import ModelConfig, UGLLINet
@@ -30,7 +30,7 @@ def test_the_calibrated_scale_puts_the_calibrated_share_of_points_inside_their_e
     assert abs(calibrated_scale(predictor, faces) / scale - 1) < 1e-9, "calibrating twice changes nothing"
 
 
-def test_the_x_shift_takes_the_mean_x_error_away_in_every_crop(tmp_path):
+def test_the_shift_takes_the_mean_error_away_in_every_crop(tmp_path):
     torch.manual_seed(1)
     path = tmp_path / "model.pt"
     save_checkpoint(path, UGLLINet(ModelConfig(channels=16)).eval())
@@ -39,11 +39,11 @@ def test_the_x_shift_takes_the_mean_x_error_away_in_every_crop(tmp_path):
     images = [rng.integers(0, 255, (140, 140, 3), dtype=np.uint8) for _ in range(3)]
     boxes = [(20.0, 20.0, 80.0, 80.0), (10.0, 30.0, 130.0, 130.0), (40.0, 40.0, 70.0, 70.0)]   # faces of every size
     predicted = predictor.predict_faces(zip(images, boxes))
-    # annotations 0.9% of each face's crop right of where the network puts them
-    truth = [p.landmarks + [0.009 * 1.1 * (box[2] - box[0]), 0.0] for p, box in zip(predicted, boxes)]
+    # annotations 0.9% of each face's crop right of, and 0.4% above, where the network puts them
+    truth = [p.landmarks + np.array([0.009, -0.004]) * 1.1 * (box[2] - box[0]) for p, box in zip(predicted, boxes)]
     faces = list(zip(images, boxes, truth))
-    shift = calibrated_x_shift(predictor, faces)
-    assert abs(shift - 0.009) < 1e-6
-    predictor.x_shift = shift
+    x_shift, y_shift = calibrated_shift(predictor, faces)
+    assert abs(x_shift - 0.009) < 1e-6 and abs(y_shift + 0.004) < 1e-6
+    predictor.x_shift, predictor.y_shift = x_shift, y_shift
     for p, points in zip(predictor.predict_faces(zip(images, boxes)), truth):
         np.testing.assert_allclose(p.landmarks, points, atol=1e-6)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from uglli_core.calibration import calibrated_posterior_scale, calibrated_scale
+from uglli_core.calibration import (calibrated_corrected_scales, calibrated_posterior_scale, calibrated_scale,
+                                   coverage_after_corrections)
 from uglli_core.checkpoint import FRAMER_FIELD, CheckpointError, cpu_state_dict, describe, load_checkpoint, \
     save_checkpoint
 from uglli_core.data import tight_box
@@ -120,3 +121,31 @@ def test_calibrating_the_network_then_the_fusion_puts_the_calibrated_share_insid
     predictions = predictor.predict_faces((image, box) for image, box, _ in faces)
     assert abs(coverage([(p.landmarks, p.covariances) for p in predictions]) - CALIBRATED_COVERAGE) < 0.5
     assert abs(coverage([p.observed for p in predictions]) - CALIBRATED_COVERAGE) < 0.5, "the network's stay"
+
+
+def test_after_corrections_the_ellipses_of_the_other_points_are_calibrated_too(tmp_path, prior):
+    """Issue 20 item 7: the scale measured with nothing placed need not hold once the
+    reviewer has placed points; a scale per count of corrections puts the calibrated
+    share of the points not placed inside their ellipses after 1, 3 and 5 of them."""
+    path = model_file(tmp_path / "model.pt", prior, fuse_prior=True)
+    predictor = LandmarkPredictor.load(path, "cpu")
+    rng = np.random.default_rng(2)
+    box = (20.0, 20.0, 80.0, 80.0)
+    faces = [(rng.integers(0, 255, (100, 100, 3), dtype=np.uint8), box,
+              prior.mean * 60 + 50 + rng.normal(0, 3, (68, 2))) for _ in range(8)]
+    predictor.covariance_scale = calibrated_scale(predictor, faces)
+    predictor.shape_prior = dataclasses.replace(predictor.shape_prior, corrected_scales=np.zeros((0, 2)),
+                                                posterior_scale=calibrated_posterior_scale(predictor, faces))
+    before = coverage_after_corrections(predictor, faces)
+    assert abs(before[0] - CALIBRATED_COVERAGE) < 0.5
+    assert max(abs(before[k] - CALIBRATED_COVERAGE) for k in (1, 3, 5)) > 2, "one scale does not fit all"
+    scales = calibrated_corrected_scales(predictor, faces)
+    predictor.shape_prior = dataclasses.replace(predictor.shape_prior, corrected_scales=scales)
+    after = coverage_after_corrections(predictor, faces)
+    assert all(abs(after[k] - CALIBRATED_COVERAGE) < 0.6 for k in (0, 1, 3, 5)), after
+    # the scales travel in the model file, and between counts they are interpolated
+    save_checkpoint(tmp_path / "again.pt", UGLLINet(FRAMER), **{PRIOR_FIELD: prior_field(predictor.shape_prior)})
+    again = prior_in(load_checkpoint(tmp_path / "again.pt"))
+    np.testing.assert_allclose(again.corrected_scales, scales)
+    assert again.scale_after(2) == pytest.approx((scales[0, 1] + scales[1, 1]) / 2)
+    assert again.scale_after(40) == pytest.approx(scales[-1, 1])
