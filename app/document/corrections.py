@@ -89,3 +89,10 @@ def repredictable_faces(project: Project) -> list[Face]:
     reviewed, moved or accepted, so nothing the reviewer did is lost."""
     return [face for face in project.faces() if face.prediction is not None and not face.reviewed
             and face.edited is None and not face.point_reviewed.any()]
+
+
+def other_model_faces(project: Project, model: str) -> list[Face]:
+    """The faces of :func:`repredictable_faces` whose prediction another model than the one
+    of identity ``model`` made (or a model not known: one stored before models were
+    recorded). Their uncertainty is not on the scale of that model's."""
+    return [face for face in repredictable_faces(project) if face.prediction.model != model]

@@ -30,7 +30,7 @@ from uglli_core import N_LANDMARKS, FacePrediction
 
 from .project import BoxSource, Face, ImageEntry, SaveError, display_text
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION = "uglli-review"
 DATABASE_NAME = "review.sqlite"
 BUSY_TIMEOUT_S = 5.0            # wait this long for another program's write to end
@@ -54,15 +54,17 @@ CREATE TABLE faces (
     x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL, box_source TEXT NOT NULL,
     annotation BLOB, landmarks BLOB, covariances BLOB, edited BLOB,
     point_reviewed BLOB NOT NULL, reviewed INTEGER NOT NULL,
-    network_landmarks BLOB, network_covariances BLOB);
+    network_landmarks BLOB, network_covariances BLOB, model TEXT);
 CREATE INDEX faces_by_image ON faces (image_id);
 """
 _FACE_COLUMNS = ("id", "image_id", "idx", "x0", "y0", "x1", "y1", "box_source", "annotation",
                  "landmarks", "covariances", "edited", "point_reviewed", "reviewed",
-                 "network_landmarks", "network_covariances")
-# Schema 2 keeps a prediction's network Gaussians beside its answer (FacePrediction.observed);
-# a schema 1 file gains the columns, empty, when it is opened.
-_ADDED_IN_2 = ("network_landmarks", "network_covariances")
+                 "network_landmarks", "network_covariances", "model")
+# The columns each schema added, with their types. A file of an older schema gains them,
+# empty, when it is opened. Schema 2 keeps a prediction's network Gaussians beside its
+# answer (FacePrediction.observed); schema 3 the identity of the model that made it
+# (FacePrediction.model; empty: a model not known, which counts as another than any).
+_ADDED_IN = {2: {"network_landmarks": "BLOB", "network_covariances": "BLOB"}, 3: {"model": "TEXT"}}
 _IMAGE_COLUMNS = ("id", "path", "detected", "unreadable", "problem", "width", "height")
 _BOX_SOURCES = {source.value: source for source in BoxSource}
 
@@ -178,7 +180,8 @@ class ReviewStore:
                                  f"update the app to open this folder")
         if version < 1:
             raise _Unusable(f"its schema version {version} is unknown")
-        face_columns = [c for c in _FACE_COLUMNS if version >= 2 or c not in _ADDED_IN_2]
+        later = {column for added, columns in _ADDED_IN.items() if added > version for column in columns}
+        face_columns = [c for c in _FACE_COLUMNS if c not in later]
         for table, columns in (("images", _IMAGE_COLUMNS), ("faces", face_columns)):
             if not set(columns) <= {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}:
                 raise _Unusable("it was not written by UGLLI Review")
@@ -188,10 +191,14 @@ class ReviewStore:
         return connection.execute("PRAGMA user_version").fetchone()[0]
 
     def _upgrade(self, connection: sqlite3.Connection) -> None:
-        """Bring a checked file of an older schema to this one, in one transaction."""
-        if self._version(connection) == 1:
-            added = " ".join(f"ALTER TABLE faces ADD COLUMN {column} BLOB;" for column in _ADDED_IN_2)
-            connection.executescript(f"BEGIN IMMEDIATE; {added} PRAGMA user_version=2; COMMIT;")
+        """Bring a checked file of an older schema to this one, in one transaction; its
+        content is kept as it is."""
+        version = self._version(connection)
+        if version < SCHEMA_VERSION:
+            added = " ".join(f"ALTER TABLE faces ADD COLUMN {column} {kind};"
+                             for schema, columns in sorted(_ADDED_IN.items()) if schema > version
+                             for column, kind in columns.items())
+            connection.executescript(f"BEGIN IMMEDIATE; {added} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
 
     def _create_file(self) -> None:
         """Build an empty database under a temporary name and move it into place complete,
@@ -404,12 +411,13 @@ def _face_row(face: Face) -> tuple:
             _blob(None if prediction is None else prediction.covariances),
             _blob(face.edited), face.point_reviewed.astype(np.uint8).tobytes(), int(face.reviewed),
             _blob(None if prediction is None else prediction.network_landmarks),
-            _blob(None if prediction is None else prediction.network_covariances))
+            _blob(None if prediction is None else prediction.network_covariances),
+            None if prediction is None else prediction.model)
 
 
 def _face_from_row(row: tuple, images: dict[int, ImageEntry]) -> Face | None:
     (face_id, image_id, index, x0, y0, x1, y1, box_source, annotation, landmarks, covariances, edited,
-     point_reviewed, reviewed, network_landmarks, network_covariances) = row
+     point_reviewed, reviewed, network_landmarks, network_covariances, model) = row
     image = images.get(image_id)
     if image is None:
         return None
@@ -419,7 +427,7 @@ def _face_from_row(row: tuple, images: dict[int, ImageEntry]) -> Face | None:
     if landmarks is not None:
         prediction = FacePrediction(box, landmarks, _array(covariances, (N_LANDMARKS, 2, 2)),
                                     _array(network_landmarks, (N_LANDMARKS, 2)),
-                                    _array(network_covariances, (N_LANDMARKS, 2, 2)))
+                                    _array(network_covariances, (N_LANDMARKS, 2, 2)), model)
     return Face(face_id, image, index, box, _BOX_SOURCES[box_source],
                 annotation=_array(annotation, (N_LANDMARKS, 2)), prediction=prediction,
                 edited=_array(edited, (N_LANDMARKS, 2)),

@@ -10,10 +10,11 @@ from ..document.open_folder import FolderError
 from ..document.project import SaveError
 from ..document.store import StoreOpenError
 from ..workers.folder_opener import open_folder_responsively
+from ..workers.model_control import OTHER_MODEL
 from .actions import OWN_STATE, WITHOUT_FOLDER
 
 
-FOLDER_TOPICS = ("folder", "save", "export", "uncertainty", "fine_tune")   # notices about the open folder
+FOLDER_TOPICS = ("folder", "save", "export", "uncertainty", "fine_tune", OTHER_MODEL)  # about the open folder
 
 
 def fallback_state_root() -> Path:

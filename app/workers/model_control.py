@@ -5,7 +5,10 @@ The main window owns one :class:`ModelControl`. It keeps the starting model (ver
 :class:`~app.document.model_versions.ModelVersions`, starts fine-tuning runs on the
 :class:`~app.workers.finetune_worker.FineTuneController` and turns their results into versions.
 Switching versions goes through the window's own :class:`~app.workers.prediction.PredictionController`:
-there is no second way of predicting. It knows no widget: what the user should read
+there is no second way of predicting. Each prediction keeps the identity of the model that
+made it: the unreviewed faces another model predicted (an earlier version, a bundled model
+since upgraded) are reported, with an offer to predict them again (:meth:`ModelControl.predict_again`),
+until none is left. It knows no widget: what the user should read
 goes out as signals (:attr:`ModelControl.notice`, :attr:`ModelControl.status`), and the
 window shows the dialogs.
 """
@@ -16,14 +19,18 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from uglli_core import CheckpointError
+from uglli_core.checkpoint import model_identity
 from uglli_core.finetune import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
 
 from ..document.corrections import (MIN_FACES, corrected_faces, face_records, held_out_count, mean_uncertainty,
-                                    repredictable_faces, uncertainty_moved)
+                                    other_model_faces, uncertainty_moved)
 from ..document.model_versions import ModelVersions, ModelVersionsError, state_dir
 from ..document.project import Face
 from .finetune_worker import FineTuneController, FineTuneJob
 from .prediction import PredictionController
+
+OTHER_MODEL = "other_model"   # the topic of the notice about faces another model predicted
 
 
 @dataclass
@@ -60,22 +67,24 @@ class ModelControl(QObject):
         self.trainer.failed.connect(self._on_failed)
         self._run_versions: ModelVersions | None = None   # where the running job's result goes
         self._switch: tuple | None = None   # (model name, {face: uncertainty before}, folder mean before)
-        prediction.finished.connect(self._on_repredicted)
+        prediction.finished.connect(self._on_run_ended)
         prediction.failed.connect(lambda _: setattr(self, "_switch", None))
 
     # -- the open folder ---------------------------------------------------------------
     def folder_opened(self, project) -> None:
-        """Predict with the folder's active version (before the first prediction starts)."""
+        """Predict with the folder's active version (before the first prediction starts), and
+        say whether another model predicted some of its unreviewed faces."""
         self.project = project
         try:
             self.versions = ModelVersions(state_dir(project))
         except (ModelVersionsError, OSError) as exc:
             self.versions = None
             self.notice.emit(f"Fine-tuned models of this folder cannot be used: {exc}", "error", "folder")
-            return
-        if self.versions.notice:
-            self.notice.emit(self.versions.notice, "error", "folder")
-        self.prediction.model_path = self.model_of(self.versions.active)
+        else:
+            if self.versions.notice:
+                self.notice.emit(self.versions.notice, "error", "folder")
+            self.prediction.model_path = self.model_of(self.versions.active)
+        self.check_predictions()
 
     def folder_closed(self) -> None:
         self.trainer.cancel()
@@ -104,47 +113,87 @@ class ModelControl(QObject):
     def base_label(self) -> str:
         return "bundled model" if self.base_model is None else f"starting model ({Path(self.base_model).name})"
 
+    def active_label(self) -> str:
+        """The model that predicts now, in words."""
+        if self.versions is None or self.versions.active == 0 or self.prediction.model_path == self.base_model:
+            return self.base_label()
+        return f"version {self.versions.active}"
+
+    # -- predictions of other models ---------------------------------------------------------
+    def other_model_faces(self) -> list[Face]:
+        """The faces nobody has reviewed or edited whose prediction another model than the
+        active one made; none while the active model's file cannot be read (nothing could
+        predict them again)."""
+        if self.project is None:
+            return []
+        try:
+            identity = model_identity(self.prediction.model_path)
+        except CheckpointError:
+            return []
+        return other_model_faces(self.project, identity)
+
+    def check_predictions(self) -> None:
+        """Say how many unreviewed faces another model predicted, when there are any: the
+        list would rank their uncertainty with the active model's. The notice stays until
+        none is left (see :meth:`predict_again`)."""
+        count = len(self.other_model_faces())
+        self.notices_over.emit(OTHER_MODEL)
+        if count:
+            faces = f"{count} unreviewed face{'s were' if count != 1 else ' was'}"
+            text = (f"{faces} predicted by another model than the one in use ({self.active_label()}): their "
+                    "uncertainty is not on its scale, yet the list ranks them together. Predict them again with "
+                    "it? Faces you reviewed or edited keep their points.")
+            self.notice.emit(text, "info", OTHER_MODEL)
+
+    def predict_again(self) -> int:
+        """Predict again, with the active model, the unreviewed faces another model predicted;
+        returns how many."""
+        return self._predict_with(self.prediction.model_path, repredict=True)
+
     # -- versions ------------------------------------------------------------------------
     def use_base_model(self, path: Path) -> None:
         """File → Choose Model…: ``path`` becomes version 0 and the active model."""
         self.base_model = path
         if self.versions is not None and self.versions.active != 0:
             self._set_active(0)
-        self._predict_with(path)
+        self._predict_with(path, repredict=False)
 
     def make_active(self, version: int, repredict: bool = True) -> int | None:
         """Predict with ``version`` from now on. With ``repredict``, the faces nobody has
-        reviewed or edited are predicted again (and re-ranked); the others keep their points.
-        Returns how many faces are predicted again; None when it could not be switched."""
-        project = self.project
-        if project is None or self.versions is None or not self._set_active(version):
+        reviewed or edited that another model predicted are predicted again (and re-ranked);
+        the others keep their points. Returns how many faces are predicted again; None when
+        it could not be switched."""
+        if self.project is None or self.versions is None or not self._set_active(version):
             return None
-        path = self.model_of(version)
-        faces = []
+        return self._predict_with(self.model_of(version), repredict)
+
+    def _predict_with(self, path: Path | None, repredict: bool) -> int:
+        """From now on predict with the model at ``path`` (None: the bundled one); what the
+        folder lacks is predicted. With ``repredict``, the predictions of
+        :meth:`other_model_faces` are forgotten first, so that they are predicted again, and
+        the run's end says how their uncertainty moved. Returns how many are predicted again."""
         self.prediction.stop()   # a run of the old model must not fill the cleared faces
-        name = self.base_label() if version == 0 else f"version {version}"
+        self.prediction.model_path = path
         self._switch = None
-        if repredict:
-            faces = repredictable_faces(project)
+        faces = self.other_model_faces() if repredict else []
+        if faces:
             before = {face: face.uncertainty for face in faces}
-            folder_before = mean_uncertainty(project.faces())
-            if not project.forget_predictions(faces):
+            folder_before = mean_uncertainty(self.project.faces())
+            if self.project.forget_predictions(faces):
+                self._switch = (self.active_label(), before, folder_before)
+            else:
                 faces = []
-            elif faces:
-                self._switch = (name, before, folder_before)
-        self._predict_with(path)
-        self.status.emit(f"Predicting with {name}"
-                         + (f": {len(faces)} unreviewed faces are predicted again" if faces else ""))
+        self.prediction.start()
+        self.check_predictions()
+        if self.project is not None:
+            self.status.emit(f"Predicting with {self.active_label()}"
+                             + (f": {len(faces)} unreviewed faces are predicted again" if faces else ""))
         return len(faces)
 
-    def _predict_with(self, path: Path | None) -> None:
-        """From now on predict with the model at ``path``; what the folder lacks is predicted."""
-        self.prediction.stop()
-        self.prediction.model_path = path
-        self.prediction.start()
-
-    def _on_repredicted(self, cancelled: bool) -> None:
-        """The run after a switch ended: say how the folder's uncertainty moved."""
+    def _on_run_ended(self, cancelled: bool) -> None:
+        """A run ended: whether other models' predictions are left; after a switch, how the
+        folder's uncertainty moved."""
+        self.check_predictions()
         if self._switch is None or self.project is None:
             return
         name, before, folder_before = self._switch

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,6 +28,7 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from uglli_core import (CheckpointError, ImageReadError, LandmarkPredictor, Prepared,
                         annotation_files, detect_faces, load_image, network_threads, read_ahead)
+from uglli_core.checkpoint import model_identity
 from uglli_core.data import MANIFEST_NAME, tight_box
 from uglli_core.geometry import Box
 from uglli_core.images import box_problem
@@ -135,9 +137,10 @@ class PredictionWorker(QObject):
             total: int | None = None) -> None:
         """Predict ``jobs`` (one chunk of a run of ``total`` images, ``done_before`` of them
         done) with the model at ``model_path`` (None: the bundled one), loaded once and
-        kept for the next runs."""
+        kept for the next runs, until the file at that path is another model."""
         try:
-            if self._predictor is None or self._predictor_path != model_path:
+            if (self._predictor is None or self._predictor_path != model_path
+                    or self._predictor.identity != model_identity(model_path)):
                 self._predictor = None
                 self._predictor = LandmarkPredictor.load(model_path)
                 self._predictor_path = model_path
@@ -201,6 +204,7 @@ class PredictionWorker(QObject):
 
     def _predict(self, run: int, batch: list[tuple[int, np.ndarray, Box]]) -> None:
         predictions = self._predictor.predict_faces([(image, box) for _, image, box in batch], BATCH_SIZE)
+        predictions = [replace(p, model=self._predictor.identity) for p in predictions]  # kept with each
         self.predicted.emit(run, [(image_id, (image.shape[1], image.shape[0]), box, p)
                                   for (image_id, image, box), p in zip(batch, predictions)])
 

@@ -137,7 +137,8 @@ def test_a_database_of_schema_1_is_upgraded_with_its_work_kept(crops_folder, tmp
     database = crops_folder / ".uglli" / DATABASE_NAME
     connection = sqlite3.connect(database)   # as the first version of the app wrote it
     connection.executescript("ALTER TABLE faces DROP COLUMN network_landmarks; "
-                             "ALTER TABLE faces DROP COLUMN network_covariances; PRAGMA user_version=1;")
+                             "ALTER TABLE faces DROP COLUMN network_covariances; "
+                             "ALTER TABLE faces DROP COLUMN model; PRAGMA user_version=1;")
     connection.close()
 
     again = open_folder(crops_folder, tmp_path / "fallback")
@@ -149,6 +150,50 @@ def test_a_database_of_schema_1_is_upgraded_with_its_work_kept(crops_folder, tmp
     assert again.move_point(face_again, 31, (151.0, 161.0)), "and it is written to as a new one"
     again.close()
     connection = sqlite3.connect(database)
-    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     connection.close()
     assert np.allclose(open_folder(crops_folder, tmp_path / "fallback").face(face.id).points[31], (151.0, 161.0))
+
+
+def test_the_model_of_a_prediction_survives_reopening(crops_folder, tmp_path):
+    project = open_folder(crops_folder, tmp_path / "fallback")
+    first, second = sorted(project.faces(), key=lambda f: f.image.path)[:2]
+    made = _prediction(first.box)
+    project.record_predictions([(first, FacePrediction(first.box, made.landmarks, made.covariances,
+                                                       model="0123456789abcdef")),
+                                (second, _prediction(second.box))])
+    project.close()
+    again = open_folder(crops_folder, tmp_path / "fallback")
+    assert again.face(first.id).prediction.model == "0123456789abcdef"
+    assert again.face(second.id).prediction.model is None
+    again.close()
+
+
+def test_a_database_of_schema_2_is_upgraded_its_models_unknown_and_its_work_kept(crops_folder, tmp_path):
+    project = open_folder(crops_folder, tmp_path / "fallback")
+    faces = sorted(project.faces(), key=lambda f: f.image.path)
+    project.record_predictions([(face, _prediction(face.box)) for face in faces])
+    assert project.move_point(faces[0], 30, (150.5, 160.25))
+    assert project.set_face_reviewed(faces[1], True)
+    assert project.set_point_reviewed(faces[2], 4, True)
+    project.close()
+    database = crops_folder / ".uglli" / DATABASE_NAME
+    connection = sqlite3.connect(database)   # as the second version of the app wrote it
+    connection.executescript("ALTER TABLE faces DROP COLUMN model; PRAGMA user_version=2;")
+    connection.close()
+
+    again = open_folder(crops_folder, tmp_path / "fallback")
+    assert again.notices == [], "nothing was moved aside"
+    kept = [again.face(face.id) for face in faces]
+    assert np.allclose(kept[0].points[30], (150.5, 160.25)) and kept[1].reviewed and kept[2].point_reviewed[4]
+    for face, before in zip(kept, faces):
+        assert np.array_equal(face.prediction.landmarks, before.prediction.landmarks)
+        assert np.array_equal(face.prediction.covariances, before.prediction.covariances)
+        assert face.prediction.model is None, "made by a model not known"
+    again.record_predictions([(kept[3], FacePrediction(kept[3].box, kept[3].prediction.landmarks,
+                                                       kept[3].prediction.covariances, model="fedcba9876543210"))])
+    again.close()
+    connection = sqlite3.connect(database)
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    connection.close()
+    assert open_folder(crops_folder, tmp_path / "fallback").face(faces[3].id).prediction.model == "fedcba9876543210"
