@@ -86,7 +86,7 @@ PHOTO_STAGE = dict(FRAMED_STAGE, augment=dataclasses.replace(FRAMED_STAGE["augme
                                                              blur=0.2))
 # then both networks on labels in the 300-W convention, mirrored without an offset
 CLEAN_LABELS = dict(mirror_shift=0.0)
-CLEAN_STAGE = dict(PHOTO_STAGE, augment=dataclasses.replace(PHOTO_STAGE["augment"], **CLEAN_LABELS), epochs=8)
+CLEAN_STAGE = dict(PHOTO_STAGE, augment=dataclasses.replace(PHOTO_STAGE["augment"], **CLEAN_LABELS), epochs=5)
 CLEAN_FRAMER = dict(FRAMER, augment=dataclasses.replace(FRAMER["augment"], **CLEAN_LABELS), epochs=6,
                     warmup_epochs=0, lr=3e-4, lr_milestones=(0.5,))
 # (folder, recipe, the stage whose final weights it starts from)
