@@ -60,6 +60,7 @@ RUNS = {
     "bench_accuracy.py": ["--model", "{tiny}", "--limit", "2", "--no-dlib", "--threads", "1",
                           "--out", "{out}/figures.json"],
     "bench_app.py": ["--counts", "10", "--photos", "1"],
+    "bench_calibrate.py": ["--limit", "4", "--sizes", "2", "--draws", "1"],   # the bundled model: it needs a prior
     "bench_detector.py": ["--data", "{photo}"],
     "bench_finetune.py": ["--model", "{tiny}", "--limit", "8", "--sizes", "4", "--epochs", "1", "--threads", "1"],
     "bench_review_effort.py": ["--limit", "2"],   # the bundled model: refine needs a model's shape prior

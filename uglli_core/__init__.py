@@ -12,6 +12,8 @@ from .checkpoint import BUNDLED_MODEL, CheckpointError, describe, load_checkpoin
 from .data import (AnnotationIndex, DatasetError, FaceRecord, annotation_files, read_annotations, read_folder,
                    read_manifest, read_records)
 from .finetune import FineTuneResult, evaluate_records, fine_tune
+from .folder_calibration import (CalibrationResult, FolderCalibration, calibrate_model,
+                                 learn_folder_calibration)
 from .geometry import Box
 from .images import IMAGE_EXTENSIONS, ImageReadError, is_image_file, load_image
 from .model_prior import load_shape_prior
@@ -21,11 +23,13 @@ from .read_ahead import Prepared, network_threads, read_ahead
 from .shape_prior import ShapePrior, ShapePriorError
 
 __all__ = [
-    "AnnotationIndex", "BUNDLED_MODEL", "Box", "CheckpointError", "DatasetError", "FacePrediction", "FaceRecord",
-    "FineTuneResult", "IMAGE_EXTENSIONS", "ImageReadError", "LandmarkPredictor", "N_LANDMARKS", "Prepared",
-    "PtsError", "ShapePrior", "ShapePriorError", "annotation_files", "describe", "detect_faces", "evaluate_records",
-    "fine_tune", "is_image_file", "load_checkpoint", "load_image", "load_shape_prior", "network_threads",
-    "read_ahead", "read_annotations", "read_folder", "read_manifest", "read_pts", "read_records", "write_pts",
+    "AnnotationIndex", "BUNDLED_MODEL", "Box", "CalibrationResult", "CheckpointError", "DatasetError",
+    "FacePrediction", "FaceRecord", "FineTuneResult", "FolderCalibration", "IMAGE_EXTENSIONS", "ImageReadError",
+    "LandmarkPredictor", "N_LANDMARKS", "Prepared", "PtsError", "ShapePrior", "ShapePriorError",
+    "annotation_files", "calibrate_model", "describe", "detect_faces", "evaluate_records", "fine_tune",
+    "is_image_file", "learn_folder_calibration", "load_checkpoint", "load_image", "load_shape_prior",
+    "network_threads", "read_ahead", "read_annotations", "read_folder", "read_manifest", "read_pts",
+    "read_records", "write_pts",
 ]
 
 

@@ -1,4 +1,4 @@
-"""The ``uglli`` command line: ``train``, ``evaluate`` and ``predict``."""
+"""The ``uglli`` command line: ``train``, ``fine-tune``, ``calibrate``, ``evaluate`` and ``predict``."""
 from __future__ import annotations
 
 import argparse
@@ -129,6 +129,23 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--progress", choices=MODES, default="auto", help=PROGRESS_HELP)
     tune.set_defaults(run=run_fine_tune, init=None)
 
+    calibrate = commands.add_parser(
+        "calibrate", help="calibrate a model to a folder's annotated faces, without training",
+        description="Learn from a folder's annotated (corrected) faces where its annotations put each point (a "
+                    "mean offset per point in the face's frame) and how wide the ellipses must be, holding some "
+                    "faces out to measure before and after; writes a model file that runs calibrated and prints "
+                    "what was learned and the figures as JSON.")
+    _add_data(calibrate, data_help)
+    calibrate.add_argument("--model", help="the model to calibrate (default: the bundled model)")
+    calibrate.add_argument("--out", required=True, help="the calibrated model file to write")
+    calibrate.add_argument("--val-fraction", type=float, default=0.1,
+                           help="hold out this share of the faces (at least 3), whole photos at a time, to measure "
+                                "(default %(default)s)")
+    calibrate.add_argument("--seed", type=int, default=0, help="random seed of the split (default: %(default)s)")
+    calibrate.add_argument("--device", help=DEVICE_HELP)
+    calibrate.add_argument("--progress", choices=MODES, default="auto", help=PROGRESS_HELP)
+    calibrate.set_defaults(run=run_calibrate)
+
     predict = commands.add_parser("predict", help="landmarks and covariances of every face, as JSON",
                                   description="Landmarks and covariances of every face, as JSON. Faces come from "
                                               "a MANIFEST.csv in a folder given, else from the .pts files next "
@@ -195,13 +212,13 @@ def _version() -> str:
         return "(not installed)"
 
 
-def _annotated_records(data: str) -> list:
+def _annotated_records(data: str, use: str = "train on") -> list:
     problems: list[str] = []
     records = [r for r in read_records(data, problems) if r.points is not None]
     for problem in problems:
         print(f"skipped: {problem}", file=sys.stderr)
     if not records:
-        raise DatasetError(f"{data}: no annotated faces to train on")
+        raise DatasetError(f"{data}: no annotated faces to {use}")
     return records
 
 
@@ -222,6 +239,25 @@ def run_fine_tune(args) -> int:
                            "before": result.before, "after": result.after, "cancelled": result.cancelled},
                           indent=2))
     return 1 if result.cancelled else 0
+
+
+def run_calibrate(args) -> int:
+    """`uglli calibrate`: a model file calibrated to a folder (see uglli_core.folder_calibration)."""
+    from .folder_calibration import calibrate_model
+
+    records = _annotated_records(_data(args), "calibrate to")
+    reporter, problems = ProgressReporter(args.progress), []
+    try:
+        result = calibrate_model(args.model, records, args.out, val_fraction=args.val_fraction, seed=args.seed,
+                                 device=args.device, problems=problems, progress=reporter)
+    finally:
+        reporter.close()
+    for problem in problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    print(json_text.dumps({"model": str(result.model_path), "learned_from": len(result.learned_from),
+                           "held_out": result.held_out, "calibration": result.calibration.summary(),
+                           "before": result.before, "after": result.after}, indent=2))
+    return 0
 
 
 # flags of `uglli train` that fine-tuning (train --init) takes; it refuses the others

@@ -11,6 +11,7 @@ import torch
 
 from .checkpoint import FRAMER_FIELD, CheckpointError, build_model, describe, load_checkpoint
 from .data import tight_box
+from .folder_calibration import calibration_in
 from .geometry import (Box, average_gaussians, crop_transform, transform_covariances, transform_points,
                        unmirror, warp)
 from .metrics import box_size, point_uncertainty
@@ -34,6 +35,9 @@ class FacePrediction:
     covariances: np.ndarray          # (68, 2, 2)
     network_landmarks: np.ndarray | None = None      # (68, 2); None: the same as landmarks
     network_covariances: np.ndarray | None = None    # (68, 2, 2)
+    # the identity of the model that made it (LandmarkPredictor.identity), where it is kept
+    # with the prediction (the app's store); None: not known
+    model: str | None = None
 
     @property
     def observed(self) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +91,8 @@ class LandmarkPredictor:
     """A loaded model. ``predict`` takes RGB images and face boxes in image pixels."""
 
     def __init__(self, checkpoint: dict, device: str | None = None, flip: bool | None = None,
-                 recrop: bool | None = None, frame_first: bool | None = None, fuse_prior: bool | None = None):
+                 recrop: bool | None = None, frame_first: bool | None = None, fuse_prior: bool | None = None,
+                 folder_calibration: bool = True):
         """How the model is run comes from its file's ``test_time`` field (see
         :data:`TEST_TIME`); the keywords override it:
 
@@ -97,7 +102,9 @@ class LandmarkPredictor:
         - ``flip``: each face also runs mirrored, and the two are averaged;
         - ``fuse_prior``: the points are fused with the model's shape prior (as a
           correction would be, with nothing corrected yet); a model file without a prior
-          raises :class:`~uglli_core.shape_prior.ShapePriorError` saying so.
+          raises :class:`~uglli_core.shape_prior.ShapePriorError` saying so;
+        - ``folder_calibration``: run with the folder calibration the file carries, if any
+          (``uglli calibrate``; see :mod:`uglli_core.folder_calibration`).
         """
         self.device = pick_device(device)
         self.test_time = {**TEST_TIME, **checkpoint.get("test_time", {})}
@@ -122,6 +129,13 @@ class LandmarkPredictor:
         # answer that is not what was asked for (a script would not see a warning)
         self.shape_prior: ShapePrior | None = (prior_for_model(checkpoint, NO_FUSION) if self.fuse_prior
                                                else prior_in(checkpoint))
+        # a folder's own offsets and ellipses (uglli calibrate): applied to the network's
+        # Gaussians in the frame of the file's prior, which moves by the same offsets
+        self.folder_calibration = calibration_in(checkpoint) if folder_calibration else None
+        self._model_prior = self.shape_prior
+        if self.folder_calibration is not None:
+            self._model_prior = prior_for_model(checkpoint, "its folder calibration cannot be applied")
+            self.shape_prior = self.folder_calibration.moved_prior(self._model_prior)
         self.input_size = self.model.config.input_size
         self.framer = _framer(checkpoint).to(self.device) if self.frame_first else None
         if self.device.type == "cpu":  # measured: about 1.7× faster convolutions on CPU
@@ -132,8 +146,14 @@ class LandmarkPredictor:
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, device: str | None = None, **test_time) -> "LandmarkPredictor":
         """The model file at ``path``, or the bundled model when None; ``test_time``:
-        the keywords of the constructor (flip, recrop, frame_first, fuse_prior)."""
+        the keywords of the constructor (flip, recrop, frame_first, fuse_prior, folder_calibration)."""
         return cls(load_checkpoint(path), device, **test_time)
+
+    @property
+    def identity(self) -> str | None:
+        """The model file's identity (:func:`~uglli_core.checkpoint.model_identity`), the
+        same for a copy of the file; None for a model not read from a file."""
+        return self.info["identity"]
 
     def refine(self, landmarks: np.ndarray, covariances: np.ndarray,
                fixed: dict[int, tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
@@ -177,6 +197,10 @@ class LandmarkPredictor:
             landmarks, covariances = self._predict_boxes(images, [tight_box(points) for points in landmarks],
                                                          self.model)
         covariances = covariances * self.covariance_scale
+        if self.folder_calibration is not None:
+            calibrated = [self.folder_calibration.network_gaussians(self._model_prior, points, covs)
+                          for points, covs in zip(landmarks, covariances)]
+            landmarks, covariances = np.stack([p for p, _ in calibrated]), np.stack([c for _, c in calibrated])
         if not self.fuse_prior:
             return [FacePrediction(box, points, covs) for box, points, covs in zip(boxes, landmarks, covariances)]
         fused = [self.shape_prior.fuse(points, covs, {}) for points, covs in zip(landmarks, covariances)]

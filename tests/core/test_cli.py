@@ -172,7 +172,7 @@ def test_every_option_has_help_and_lists_its_allowed_values():
 
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command").choices
-    assert set(commands) == {"train", "fine-tune", "evaluate", "predict"}
+    assert set(commands) == {"train", "fine-tune", "calibrate", "evaluate", "predict"}
     for name, command in commands.items():
         for action in command._actions:
             assert action.help, f"uglli {name} {action.option_strings or action.dest} has no help"
