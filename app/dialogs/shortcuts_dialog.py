@@ -1,16 +1,20 @@
-"""Help → Keyboard Shortcuts: every command with its keys, and what the mouse does."""
+"""Help → Keyboard Shortcuts and How to Review: every command with its keys and what the
+mouse does, and a short page on how to review."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout
+from PySide6.QtWidgets import (QDialog, QHeaderView, QPushButton, QTableWidget, QTableWidgetItem, QTabWidget,
+                               QTextBrowser, QVBoxLayout)
 
 
 class ShortcutsDialog(QDialog):
-    """A two-column table, (command, keys or mouse), sized to fit its content."""
+    """Two pages: Keys, a two-column table (command, keys or mouse) the dialog is sized
+    to, and How to Review, ``guide`` (rich text). Close sits beside the tabs, leaving
+    the table the height."""
 
-    def __init__(self, rows: list[tuple[str, str]], parent=None):
+    def __init__(self, rows: list[tuple[str, str]], guide: str, parent=None):
         super().__init__(parent)
-        self.setWindowTitle("Keyboard Shortcuts")
+        self.setWindowTitle("Keyboard Shortcuts and How to Review")
         self.table = QTableWidget(len(rows), 2, self)
         self.table.setHorizontalHeaderLabels(["Command", "Keys / mouse"])
         for row, (command, keys) in enumerate(rows):
@@ -21,11 +25,17 @@ class ShortcutsDialog(QDialog):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=self)
-        buttons.rejected.connect(self.reject)
+        self.guide = QTextBrowser(self)
+        self.guide.setHtml(guide)
+        self.pages = QTabWidget(self)
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(self.table, "Keys")
+        self.pages.addTab(self.guide, "How to Review")
+        close = QPushButton("Close", self)
+        close.clicked.connect(self.reject)
+        self.pages.setCornerWidget(close)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.table)
-        layout.addWidget(buttons)
+        layout.addWidget(self.pages)
         self._fit_to_table()
 
     def _fit_to_table(self) -> None:
@@ -36,7 +46,7 @@ class ShortcutsDialog(QDialog):
         width = table.horizontalHeader().length() + frame + table.verticalScrollBar().sizeHint().width()
         height = table.horizontalHeader().height() + table.verticalHeader().length() + frame
         margins = self.layout().contentsMargins()
-        extra_height = margins.top() + margins.bottom() + self.layout().spacing() + 40   # the Close button
+        tabs = max(self.pages.tabBar().sizeHint().height(), self.pages.cornerWidget().sizeHint().height())
         screen = self.screen().availableGeometry()
         self.resize(min(width + margins.left() + margins.right(), screen.width()),
-                    min(height + extra_height, int(0.9 * screen.height())))
+                    min(height + tabs + margins.top() + margins.bottom(), int(0.9 * screen.height())))

@@ -1,12 +1,13 @@
 """The image canvas: shows one image with the face under review, and turns the mouse
 into edit requests (signals); the main window makes them undoable commands.
 
-Mouse, point mode: press on a point selects it and a drag moves it (one gesture);
-a plain click elsewhere never moves a point: it selects the face whose box was
-clicked, or deselects the point. Ctrl+click places the selected point (an explicit
-act). Dragging the background (or any drag with the middle button) pans; the wheel
-zooms about the cursor. Box mode: drag inside a box moves it, drag its corner
-handle resizes it, drag elsewhere draws a new box.
+Mouse, point mode: a press on a point's dot (within a few pixels of its edge) selects
+it and a drag moves it (one gesture); a click or drag elsewhere never moves a point:
+a click selects the face whose box was clicked, or deselects the point. Ctrl+click
+places the selected point (an explicit act). Panning is deliberate, as in image
+editors: a middle-button drag, or a left drag with Space held; the wheel zooms about
+the cursor. Box mode: drag inside a box moves it, drag its corner handle resizes it,
+drag elsewhere draws a new box.
 
 The view remembers whether it fits the image or the face and fits it again when the
 canvas is resized, until the reviewer zooms or pans. Points and pen widths shrink
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QCursor, QMouseEvent, QPainter, QPixmap, QWheelEvent
+from PySide6.QtGui import QColor, QCursor, QGuiApplication, QMouseEvent, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem,
                                QGraphicsView)
 
@@ -24,10 +25,10 @@ from ..document.project import Face, ImageEntry
 from .canvas_items import HANDLE_SIZE, OVERLAYS, FaceOverlay, add_box_items, cosmetic_pen
 from .canvas_legend import CanvasLegend
 
-PICK_DISTANCE = 9.0       # screen pixels within which a press takes a point
+PICK_SLACK = 2.0          # screen pixels beyond the edge of a point's dot that a press still takes it
 DRAG_THRESHOLD = 3.0      # screen pixels a press must travel to count as a drag
 MIN_BOX = 4.0             # image pixels: smaller new boxes are taken for clicks
-FACE_MARGIN = 0.35        # fit a face with this much of its box around it
+FACE_MARGIN = 0.35        # fit a face with this share of its size around it
 FULL_SIZE_FACE = 240.0    # screen pixels: a face at least this big gets full-size points
 SMALLEST_MARKS = 0.35     # points of a tiny face shrink to this share of their size, no less
 MINIMUM_SIZE = (480, 360)  # a narrow window squeezes the side panels, not the image
@@ -68,6 +69,7 @@ class FaceCanvas(QGraphicsView):
         self._gesture = 0
         self._press: dict | None = None  # what the current mouse press is doing
         self._fitted: str | None = None  # "image" or "face" while the view fits it; None once zoomed or panned
+        self._space_held = False          # Space held down: a left drag pans
 
     # -- what is shown -----------------------------------------------------------------
     def show_image(self, image: ImageEntry | None, pixmap: QPixmap | None, message: str = "") -> None:
@@ -119,9 +121,14 @@ class FaceCanvas(QGraphicsView):
             self._scale_marks()
         self.legend.show_for(None if self.box_mode else self.face, self._overlay.showing_prediction,
                              self.shown["ellipses"])
+        self._place_legend()
 
     def set_shown(self, overlay: str, shown: bool) -> None:
         self.shown[overlay] = shown
+        self.refresh()
+
+    def set_legend_shown(self, shown: bool) -> None:
+        self.legend.wanted = shown
         self.refresh()
 
     def set_box_mode(self, on: bool) -> None:
@@ -133,30 +140,47 @@ class FaceCanvas(QGraphicsView):
         self.refresh()
         self.point_selected.emit(index)
 
-    def centre_on_point(self, index: int) -> None:
-        if self.face is not None and self.face.points is not None:
-            self.centerOn(QPointF(*self.face.points[index]))
-            self._fitted = None
-
     def show_point(self, index: int) -> None:
-        """Scroll (without zooming) until point ``index`` of the face is in view."""
+        """Scroll (without zooming) until point ``index`` of the face is in view; a point
+        already in view leaves the view where it is."""
         if self.face is not None and self.face.points is not None:
             x, y = self.face.points[index]
+            before = (self.horizontalScrollBar().value(), self.verticalScrollBar().value())
             self.ensureVisible(float(x), float(y), 1.0, 1.0)
+            if (self.horizontalScrollBar().value(), self.verticalScrollBar().value()) != before:
+                self._fitted = None
+
+    def face_in_view(self, face: Face) -> bool:
+        """Whether ``face`` is the face shown and some of it is on screen."""
+        return (face is self.face and self._pixmap_item is not None
+                and self.mapFromScene(self._face_extent()).boundingRect().intersects(self.viewport().rect()))
+
+    def screen_to_image(self, length: float) -> float:
+        """``length`` screen pixels in image pixels at the present zoom."""
+        return length / self.transform().m11()
 
     def fit_image(self) -> None:
         if self._pixmap_item is not None:
             self.fitInView(self._pixmap_item, Qt.AspectRatioMode.KeepAspectRatio)
             self._fitted = "image"
-            self._scale_marks()
+            self._view_changed()
 
     def fit_face(self) -> None:
-        x0, y0, x1, y1 = self.face.box
-        mx, my = FACE_MARGIN * (x1 - x0), FACE_MARGIN * (y1 - y0)
-        self.fitInView(QRectF(x0 - mx, y0 - my, x1 - x0 + 2 * mx, y1 - y0 + 2 * my),
-                       Qt.AspectRatioMode.KeepAspectRatio)
+        """Frame the face, centred: its points (a detector's box can sit off them), or
+        its box in box mode or before it has points."""
+        extent = self._face_extent()
+        mx, my = FACE_MARGIN * extent.width(), FACE_MARGIN * extent.height()
+        self.fitInView(extent.adjusted(-mx, -my, mx, my), Qt.AspectRatioMode.KeepAspectRatio)
         self._fitted = "face"
-        self._scale_marks()
+        self._view_changed()
+
+    def _face_extent(self) -> QRectF:
+        points = self.face.points
+        if points is not None and not self.box_mode:
+            (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+        else:
+            x0, y0, x1, y1 = self.face.box
+        return QRectF(QPointF(x0, y0), QPointF(x1, y1))
 
     def zoom(self, factor: float, anchor: QPointF | None = None) -> None:
         """Scale the view by ``factor`` keeping the image pixel under ``anchor`` (viewport
@@ -169,11 +193,26 @@ class FaceCanvas(QGraphicsView):
         drift = self.viewportTransform().map(held) - anchor
         self._scroll_by(drift.x(), drift.y())
         self._fitted = None
-        self._scale_marks()
+        self._view_changed()
 
     def _scroll_by(self, dx: float, dy: float) -> None:
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + round(dx))
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(dy))
+
+    def _view_changed(self) -> None:
+        self._scale_marks()
+        self._place_legend()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        self._place_legend()
+
+    def _place_legend(self) -> None:
+        """In a corner of the view, one that leaves the face shown clear where one does."""
+        face = None
+        if self.face is not None and self._pixmap_item is not None:
+            face = self.mapFromScene(self._face_extent()).boundingRect().translated(self.viewport().pos())
+        self.legend.place(face)
 
     def _scale_marks(self) -> None:
         """Shrink points and pens of a face that is small on screen (a whole photo of a crowd)."""
@@ -185,11 +224,11 @@ class FaceCanvas(QGraphicsView):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self.legend.place()
         if self._fitted == "image":
             self.fit_image()
         elif self._fitted == "face" and self.face is not None:
             self.fit_face()
+        self._place_legend()
 
     # -- mouse -----------------------------------------------------------------------
     def wheelEvent(self, event: QWheelEvent) -> None:
@@ -200,17 +239,21 @@ class FaceCanvas(QGraphicsView):
             return
         screen, scene = event.position(), self.mapToScene(event.position().toPoint())
         self._gesture += 1
-        self._press = {"screen": screen, "last": screen, "scene": scene, "moved": False, "what": "pan"}
-        if event.button() != Qt.MouseButton.LeftButton:
+        self._press = {"screen": screen, "last": screen, "scene": scene, "moved": False, "what": "none"}
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space_held):
+            self._press["what"] = "pan"
+            self._show_cursor()
+        elif button != Qt.MouseButton.LeftButton:
             return
-        if self.box_mode:
+        elif self.box_mode:
             self._press.update(self._box_press(screen, scene))
         elif event.modifiers() & PLACE_MODIFIER and self.face is not None and self.selected_point >= 0:
             self._press["what"] = "place"
         else:
             index = self._point_at(screen)
+            self._press["what"] = "point" if index >= 0 else "click"
             if index >= 0:
-                self._press["what"] = "point"
                 self.select_point(index)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
@@ -249,8 +292,9 @@ class FaceCanvas(QGraphicsView):
             self.point_placed.emit(self.selected_point, scene.x(), scene.y())
         elif press["moved"] and what in ("move box", "resize box"):
             self.box_gesture_finished.emit()
-        elif not press["moved"] and what == "pan" and event.button() == Qt.MouseButton.LeftButton:
+        elif not press["moved"] and what == "click":
             self._click(scene)
+        self._show_cursor()
 
     def _click(self, scene: QPointF) -> None:
         """A plain click off the points: another face's box selects that face; anywhere
@@ -262,28 +306,53 @@ class FaceCanvas(QGraphicsView):
             self.select_point(-1)
 
     def keyPressEvent(self, event) -> None:
-        self._show_place_cursor(event.modifiers())
+        if event.key() == Qt.Key.Key_Space:   # held: a left drag pans
+            self._space_held = True
+            self._show_cursor(event.modifiers())
+            return
+        self._show_cursor(event.modifiers())
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event) -> None:
-        self._show_place_cursor(event.modifiers())
+        if event.key() == Qt.Key.Key_Space:
+            self._space_held = event.isAutoRepeat()   # a held key repeats as release, press, …
+            self._show_cursor(event.modifiers())
+            return
+        self._show_cursor(event.modifiers())
         super().keyReleaseEvent(event)
 
-    def _show_place_cursor(self, modifiers) -> None:
-        """A cross-hair while the click would place the selected point."""
+    def focusOutEvent(self, event) -> None:
+        self._space_held = False   # its release goes elsewhere
+        self._show_cursor()
+        super().focusOutEvent(event)
+
+    def _show_cursor(self, modifiers=None) -> None:
+        """A hand while panning (open while Space is held), a cross-hair while a click
+        would place the selected point, else the arrow."""
+        if modifiers is None:
+            modifiers = QGuiApplication.keyboardModifiers()
         placing = bool(modifiers & PLACE_MODIFIER) and self.selected_point >= 0 and not self.box_mode
-        self.viewport().setCursor(Qt.CursorShape.CrossCursor if placing else Qt.CursorShape.ArrowCursor)
+        if self._press is not None and self._press["what"] == "pan":
+            shape = Qt.CursorShape.ClosedHandCursor
+        elif self._space_held:
+            shape = Qt.CursorShape.OpenHandCursor
+        else:
+            shape = Qt.CursorShape.CrossCursor if placing else Qt.CursorShape.ArrowCursor
+        self.viewport().setCursor(shape)
 
     # -- hit testing -------------------------------------------------------------------
     def _point_at(self, screen: QPointF) -> int:
-        """The current face's point nearest ``screen`` within PICK_DISTANCE, else -1."""
+        """The current face's point whose dot, as drawn, ``screen`` is on (within
+        PICK_SLACK of its edge), the nearest when dots overlap; else -1."""
         if self.face is None or self.face.points is None:
             return -1
         on_screen = np.array([[p.x(), p.y()] for p in
-                              (self.mapFromScene(QPointF(x, y)) for x, y in self.face.points)], float)
+                              (self.viewportTransform().map(QPointF(x, y)) for x, y in self.face.points)], float)
         distances = np.hypot(on_screen[:, 0] - screen.x(), on_screen[:, 1] - screen.y())
+        reach = np.array([self._overlay.marker_radius(index) for index in range(len(distances))]) + PICK_SLACK
+        distances[distances > reach] = np.inf
         nearest = int(np.argmin(distances))
-        return nearest if distances[nearest] <= PICK_DISTANCE else -1
+        return nearest if np.isfinite(distances[nearest]) else -1
 
     def _face_at(self, scene: QPointF, exclude: Face | None = None) -> Face | None:
         for face in self.image.faces if self.image else []:

@@ -116,11 +116,17 @@ class FaceOverlay(QGraphicsItemGroup):
             self.mark_scale = scale
             self._size_marks()
 
+    def marker_radius(self, index: int) -> float:
+        """The radius of point ``index``'s dot on screen, in screen pixels, as drawn now."""
+        if index == self._selected:
+            return SELECTED_RADIUS * max(self.mark_scale, 0.7)
+        return POINT_RADIUS * self.mark_scale
+
     def _size_marks(self) -> None:
-        scale = self.mark_scale
         for index, marker in enumerate(self.markers):
-            radius = SELECTED_RADIUS * max(scale, 0.7) if index == self._selected else POINT_RADIUS * scale
+            radius = self.marker_radius(index)
             marker.setRect(QRectF(-radius, -radius, 2 * radius, 2 * radius))
+        scale = self.mark_scale
         half = CROSS_HALF * scale
         cross = QPainterPath()
         cross.moveTo(-half, -half)

@@ -1,14 +1,17 @@
 """The canvas legend: what the dots, crosses and ellipses of the face shown are."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QAbstractScrollArea, QLabel
+
+from uglli_core.metrics import mahalanobis_squared
 
 from ..document.landmark_geometry import ALARM_UNCERTAINTY, CALM_UNCERTAINTY, uncertainty_rgb
 from ..document.project import Face, PointSource
 from .canvas_items import PREDICTION_COLOUR
 
 MARGIN = 8
+TEXT_SCALE = 0.9     # a little smaller than the window's text: it lies over the image
 SOURCES = {
     PointSource.ANNOTATION: "the annotation (.pts file)",
     PointSource.MANUAL: "your corrections",
@@ -40,33 +43,51 @@ def legend_html(face: Face, showing_prediction: bool, ellipses: bool) -> str:
 
 
 class CanvasLegend(QLabel):
-    """A small caption over the bottom-left corner of a view's viewport; clicks go through it."""
+    """A small caption in a corner of a view's viewport, the bottom-left one unless that
+    covers the face; clicks go through it. Hidden while :attr:`wanted` is off (View → Legend)."""
 
     def __init__(self, parent: QAbstractScrollArea):
         super().__init__(parent)
+        self.wanted = True
+        self._sized_for: tuple[str, int] | None = None   # (text, room) the size was worked out for
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setTextFormat(Qt.TextFormat.RichText)
-        self.setStyleSheet("background: rgba(20, 20, 24, 190); color: #eeeeee; padding: 4px 6px; "
+        self.setStyleSheet("background: rgba(20, 20, 24, 190); color: #eeeeee; padding: 3px 5px; "
                            "border-radius: 4px;")
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() * TEXT_SCALE)
+        self.setFont(font)
         self.hide()
 
     def show_for(self, face: Face | None, showing_prediction: bool, ellipses: bool) -> None:
-        if face is None or face.points is None:
+        if not self.wanted or face is None or face.points is None:
             self.hide()
             return
         self.setText(legend_html(face, showing_prediction, ellipses))
-        self.place()
         self.show()
 
-    def place(self) -> None:
+    def place(self, avoid: QRect | None = None) -> None:
+        """Sized to the viewport (wrapped when narrow) and moved to the first corner,
+        from the bottom-left, that does not overlap ``avoid`` (the face on screen, in
+        the view's coordinates); when each does, the one that overlaps it least."""
         viewport = self.parentWidget().viewport().geometry()
         room = max(viewport.width() - 2 * MARGIN, 1)
-        self.setWordWrap(False)
-        natural = self.sizeHint().width()
-        self.setWordWrap(natural > room)    # a narrow canvas wraps it rather than cutting it off
-        width = min(natural, room)
-        self.resize(width, self.heightForWidth(width) if self.wordWrap() else self.sizeHint().height())
-        self.move(viewport.left() + MARGIN, viewport.bottom() - self.height() - MARGIN)
+        if self._sized_for != (self.text(), room):     # not on every step of a pan
+            self._sized_for = (self.text(), room)
+            self.setWordWrap(False)
+            natural = self.sizeHint().width()
+            self.setWordWrap(natural > room)    # a narrow canvas wraps it rather than cutting it off
+            width = min(natural, room)
+            self.resize(width, self.heightForWidth(width) if self.wordWrap() else self.sizeHint().height())
+        inner = viewport.adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN)
+        right, bottom = inner.right() - self.width(), inner.bottom() - self.height()
+        corners = [QPoint(inner.left(), bottom), QPoint(right, bottom), inner.topLeft(), QPoint(right, inner.top())]
+
+        def overlap(corner: QPoint) -> int:
+            common = QRect(corner, self.size()).intersected(avoid) if avoid is not None else QRect()
+            return common.width() * common.height() if not common.isEmpty() else 0
+
+        self.move(min(corners, key=overlap))    # min keeps the first of equals: bottom-left first
         self.raise_()
 
 
@@ -77,13 +98,16 @@ def edit_hint(face: Face | None, selected: int, box_mode: bool) -> str:
     if face is None or face.points is None:
         return ""
     if selected < 0:
-        return "Click a point to select it · wheel zooms · drag pans"
+        return "Click a point to select it · wheel zooms · middle drag or Space+drag pans"
     parts = [f"Point {selected}"]
     shown = face.shown_prediction   # as the dot is coloured: after the corrections, when there are any
     if shown is not None:
         left = " left" if shown is not face.prediction else ""
         parts.append(f"uncertainty{left} {shown.point_uncertainty[selected]:.2f} %")
-    if face.point_disagreement is not None:
-        parts.append(f"annotation d² {face.point_disagreement[selected]:.1f}")
+    prediction = face.prediction
+    if prediction is not None and face.source is not PointSource.PREDICTED:   # where the point is now
+        distance = mahalanobis_squared(face.points[selected], prediction.landmarks[selected],
+                                       prediction.covariances[selected])
+        parts.append(f"d² {distance:.1f} from the model's prediction")
     parts.append("reviewed" if face.point_reviewed[selected] else "not reviewed")
     return " · ".join(parts) + "  —  drag it or Ctrl+click to place it · Esc: deselect"

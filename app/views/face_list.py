@@ -2,7 +2,7 @@
 saying when the histogram filters it."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QTableView, QToolButton, QVBoxLayout, QWidget
 
 from ..document.project import Face, ImageEntry
@@ -65,10 +65,15 @@ class FaceListPanel(QWidget):
             self.table.scrollTo(self.table.currentIndex(), QAbstractItemView.ScrollHint.PositionAtCenter)
 
     def select_row(self, row: int) -> bool:
+        """Make ``row`` the current row and the only one selected, whatever keys are held
+        (QTableView.selectRow adds to the selection while Ctrl or Shift is down, as they
+        are when Ctrl+Z brings a face back)."""
         if not 0 <= row < self.model.rowCount():
             return False
-        self.table.selectRow(row)
-        self.table.scrollTo(self.model.index(row, 0))
+        index = self.model.index(row, 0)
+        flags = QItemSelectionModel.SelectionFlag
+        self.table.selectionModel().setCurrentIndex(index, flags.ClearAndSelect | flags.Rows)
+        self.table.scrollTo(index)
         return True
 
     def select(self, item: Face | ImageEntry) -> bool:

@@ -20,7 +20,7 @@ class ActionSpec:
     short: str = ""          # label on the toolbar, when it has a place there
 
 
-NUDGE_STEP, NUDGE_FAR = 1.0, 10.0
+NUDGE_STEP, NUDGE_FAR = 1.0, 10.0   # screen pixels: the zoom sets the precision (sub-pixel when zoomed in)
 NUDGES = {f"nudge_{side}{'_far' if far else ''}": (dx * (NUDGE_FAR if far else NUDGE_STEP),
                                                    dy * (NUDGE_FAR if far else NUDGE_STEP))
           for side, (dx, dy) in {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}.items()
@@ -37,7 +37,8 @@ ACTIONS = (
     ActionSpec("box_mode", "Face &Boxes: draw, move, resize", "&Edit", ("B",), checkable=True, short="Boxes"),
     ActionSpec("delete_faces", "&Delete Faces (those selected in the list)", "&Edit", ("Delete",)),
     ActionSpec("not_a_face", "Not a &Face: delete it and go to the next", "&Edit", ("X",), short="Not a face"),
-    *(ActionSpec(name, f"Nudge Point {name.split('_')[1].title()}{' 10 px' if name.endswith('far') else ''}",
+    *(ActionSpec(name, f"Nudge Point {name.split('_')[1].title()} "
+                       f"({NUDGE_FAR if name.endswith('far') else NUDGE_STEP:g} screen px)",
                  "&Edit", (("Shift+" if name.endswith("far") else "") + name.split("_")[1].title(),))
       for name in NUDGES),
     ActionSpec("propagate", "&Propagate Corrections to Unreviewed Points", "&Edit", ("Shift+P",), checkable=True,
@@ -45,6 +46,7 @@ ACTIONS = (
     ActionSpec("show_ellipses", "Uncertainty &Ellipses", "&View", ("E",), checkable=True, checked=True, short="Ellipses"),
     ActionSpec("show_contours", "&Contours", "&View", ("C",), checkable=True, checked=True, short="Contours"),
     ActionSpec("show_numbers", "Point &Numbers", "&View", ("L",), checkable=True, short="Numbers"),
+    ActionSpec("show_legend", "&Legend", "&View", checkable=True, checked=True),
     ActionSpec("fit_image", "&Fit Image", "&View", ("F",), short="Fit"),
     ActionSpec("fit_face", "Fit F&ace", "&View", ("Shift+F",)),
     ActionSpec("zoom_in", "Zoom &In", "&View", ("+", "=")),
@@ -54,6 +56,7 @@ ACTIONS = (
     ActionSpec("next_face", "&Next Face", "&Review", ("N", "PgDown")),
     ActionSpec("previous_face", "&Previous Face", "&Review", ("P", "PgUp")),
     ActionSpec("next_uncertain_point", "Next &Uncertain Point (whole folder)", "&Review", ("U",), short="Next uncertain"),
+    ActionSpec("next_uncertain_in_face", "Next Uncertain Point of &This Face", "&Review", ("Shift+U",)),
     ActionSpec("next_point", "Next Point of the Face", "&Review", ("]",)),
     ActionSpec("previous_point", "Previous Point of the Face", "&Review", ("[",)),
     ActionSpec("toggle_point_reviewed", "Mark Point &Reviewed", "&Review", ("R",), short="Point ✓"),
@@ -61,25 +64,25 @@ ACTIONS = (
     ActionSpec("deselect_point", "Deselect Point", "&Review", ("Esc",)),
     ActionSpec("fine_tune", "&Fine-tune on Corrections…", "&Model"),
     ActionSpec("model_versions", "Model &Versions…", "&Model"),
-    ActionSpec("shortcuts", "&Keyboard Shortcuts", "&Help", ("F1", "?")),
+    ActionSpec("shortcuts", "&Keyboard Shortcuts and How to Review", "&Help", ("F1", "?")),
     ActionSpec("about", "&About UGLLI Review", "&Help"),
 )
 
 # Commands that make sense with no folder open; the others are greyed out until one is
 # (undo, redo and cancel follow their own state).
 WITHOUT_FOLDER = {"open_folder", "choose_model", "quit", "show_ellipses", "show_contours", "show_numbers",
-                  "propagate", "shortcuts", "about"}
+                  "show_legend", "propagate", "shortcuts", "about"}
 OWN_STATE = {"undo", "redo", "cancel_prediction"}
 
 # Beside the bundled model, in a checkout or an installed wheel alike.
 ICONS = BUNDLED_MODEL.parent / "icons"
 
 MOUSE_HELP = (
-    ("Select and drag a point (one undo step)", "Left drag on a point"),
+    ("Select and drag a point (one undo step)", "Left drag from the point's dot"),
     ("Place the selected point", "Ctrl + left click"),
     ("Deselect the point", "Left click on the image"),
     ("Select another face of the image", "Left click in its box"),
-    ("Pan", "Left drag on the image, or middle drag"),
+    ("Pan", "Middle drag, or Space + left drag"),
     ("Zoom about the cursor", "Wheel"),
     ("In Face Boxes mode: new box / move / resize", "Drag outside a box / inside / on its corner"),
     ("Filter the list by uncertainty", "Click a histogram bar (again to clear)"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QMessageBox
 
 from ..document import commands
-from ..document.project import Face
+from ..document.project import Face, ImageEntry
 
 NAMED = 5   # faces named in a message; more are counted
 
@@ -19,9 +19,51 @@ class Editing:
     """Part of :class:`~app.window.main_window.MainWindow` (a mixin: it uses the
     window's widgets, project and undo stack)."""
 
+    _watched_project = None        # the project whose changes _note_change hears
+    _history_changes: list | None = None   # what the undo or redo in hand changed
+
     def _push(self, command) -> None:
         if self.project is not None:
             self.undo_stack.push(command)
+
+    def undo_edit(self) -> None:
+        self._step_history(self.undo_stack.undo, "Undone", self.undo_stack.undoText())
+
+    def redo_edit(self) -> None:
+        self._step_history(self.undo_stack.redo, "Redone", self.undo_stack.redoText())
+
+    def _step_history(self, step, done: str, text: str) -> None:
+        """Undo or redo, then show what it changed: a face that is not on screen is
+        selected and framed (an image whose faces came or went is shown)."""
+        if self.project is None or not text:
+            return
+        if self._watched_project is not self.project:
+            self.project.events.face_changed.connect(self._note_change)
+            self.project.events.faces_changed.connect(self._note_change)
+            self._watched_project = self.project
+        before = set(self.project.faces())
+        self._history_changes = []
+        try:
+            step()
+        finally:
+            changed, self._history_changes = self._history_changes, None
+        images = [item for item in changed if isinstance(item, ImageEntry)]
+        restored = [face for image in images for face in image.faces if face not in before]
+        faces = list(dict.fromkeys([item for item in changed if isinstance(item, Face) and item in item.image.faces]
+                                   + restored))
+        if faces:
+            if not any(self.canvas.face_in_view(face) for face in faces):
+                self.select_face(faces[0])
+                if not self.canvas.face_in_view(faces[0]):   # it was selected, but looked at elsewhere
+                    self.canvas.fit_face()
+        elif images and all(image is not self.canvas.image for image in images):
+            image = images[0]      # its faces went: the image, with the faces it has left
+            self._select(image.faces[0] if image.faces else image, fit=True)
+        self.statusBar().showMessage(f"{done}: {text}" + (f" ({face_names(faces)})" if faces else ""), 5000)
+
+    def _note_change(self, item: Face | ImageEntry) -> None:
+        if self._history_changes is not None:
+            self._history_changes.append(item)
 
     def _push_move(self, index: int, xy: tuple[float, float], gesture: int | None) -> None:
         if self.canvas.face is not None:
@@ -38,10 +80,12 @@ class Editing:
                                      else "A correction now moves only the point itself", 5000)
 
     def nudge(self, dx: float, dy: float) -> None:
+        """Move the selected point by (dx, dy) screen pixels: the zoom sets the step."""
         face, index = self.canvas.face, self.canvas.selected_point
         if face is not None and index >= 0 and face.points is not None:
             x, y = face.points[index]
-            self._push_move(index, (x + dx, y + dy), None)
+            step = self.canvas.screen_to_image(1.0)
+            self._push_move(index, (x + dx * step, y + dy * step), None)
 
     def toggle_point_reviewed(self) -> None:
         face, index = self.canvas.face, self.canvas.selected_point

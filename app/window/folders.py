@@ -79,6 +79,7 @@ class Folders:
         self.pixmaps.clear()
         self.project.close()
         self.project = None
+        self.setWindowTitle("UGLLI Review")     # the closed folder's name goes with it
         for topic in FOLDER_TOPICS:   # what was said of that folder no longer holds
             self.notices.clear_topic(topic)
 

@@ -29,7 +29,7 @@ from ..views.image_cache import PixmapCache
 from ..views.notice_bar import NoticeBar
 from ..views.progress_panel import ProgressPanel
 from ..views.welcome import WelcomePanel
-from ..workers.model_control import ModelControl
+from ..workers.model_control import OTHER_MODEL, ModelControl
 from ..workers.prediction import PredictionController
 from .actions import ACTIONS, NUDGES, make_action, shortcut_rows
 from .document_events import DocumentEvents
@@ -38,6 +38,7 @@ from .exporting import Exporting
 from .folders import Folders
 from .model_menu import ModelMenu
 from .navigation import Navigation
+from .review_guide import review_guide
 from .session import RecentFolders, restore_window, save_window
 
 SCORE_REFRESH_MS = 300
@@ -127,23 +128,25 @@ class MainWindow(Folders, DocumentEvents, Navigation, Editing, Exporting, ModelM
         handlers = {
             "open_folder": self.choose_folder, "close_folder": self.close_folder, "choose_model": self.choose_model,
             "export": self.choose_export,
-            "quit": self.close, "undo": self.undo_stack.undo, "redo": self.undo_stack.redo,
+            "quit": self.close, "undo": self.undo_edit, "redo": self.redo_edit,
             "box_mode": self._set_box_mode, "delete_faces": self.delete_faces,
             "not_a_face": self.not_a_face,
             "show_ellipses": lambda on: self.canvas.set_shown("ellipses", on),
             "show_contours": lambda on: self.canvas.set_shown("contours", on),
             "show_numbers": lambda on: self.canvas.set_shown("numbers", on),
+            "show_legend": self.canvas.set_legend_shown,
             "fit_image": self.canvas.fit_image, "fit_face": self._fit_face,
             "zoom_in": lambda: self.canvas.zoom(1.25), "zoom_out": lambda: self.canvas.zoom(0.8),
             "predict": self.predict_now, "cancel_prediction": self.prediction.cancel,
             "next_face": lambda: self.step_face(1), "previous_face": lambda: self.step_face(-1),
             "next_uncertain_point": self.next_uncertain_point,
+            "next_uncertain_in_face": self.next_uncertain_point_in_face,
             "next_point": lambda: self.step_point(1), "previous_point": lambda: self.step_point(-1),
             "toggle_point_reviewed": self.toggle_point_reviewed, "accept_face": self.accept_face,
             "deselect_point": lambda: self.canvas.select_point(-1),
             "propagate": self._set_propagation,
             "fine_tune": self.show_fine_tune, "model_versions": self.show_versions,
-            "shortcuts": lambda: ShortcutsDialog(shortcut_rows(), self).exec(), "about": self._about,
+            "shortcuts": lambda: ShortcutsDialog(shortcut_rows(), review_guide(), self).exec(), "about": self._about,
         } | {name: (lambda checked=False, step=step: self.nudge(*step)) for name, step in NUDGES.items()}
         self.actions: dict[str, object] = {}
         menus = {}
@@ -178,6 +181,8 @@ class MainWindow(Folders, DocumentEvents, Navigation, Editing, Exporting, ModelM
         self.models.notice.connect(lambda message, level, topic: self.notices.add(message, level, topic))
         self.models.notices_over.connect(self.notices.clear_topic)
         self.models.status.connect(lambda message: self.statusBar().showMessage(message, 10000))
+        # the notice of faces another model predicted offers to predict them again
+        self.notices.offer(OTHER_MODEL, "Predict Them Again", self.models.predict_again)
         self.recent.changed.connect(self._show_recent_folders)
         self.welcome.choose_requested.connect(self.choose_folder)
         self.welcome.open_requested.connect(self.open_folder)
@@ -210,9 +215,17 @@ class MainWindow(Folders, DocumentEvents, Navigation, Editing, Exporting, ModelM
 
     # -- prediction ------------------------------------------------------------------------
     def predict_now(self) -> None:
-        """Review → Predict: predict what the folder lacks, or say that nothing is left."""
-        if self.project is not None and not self.prediction.start():
-            self.statusBar().showMessage("Nothing left to predict: every face has a prediction", 5000)
+        """Review → Predict: predict what the folder lacks, then the unreviewed faces another
+        model predicted, or say that nothing is left."""
+        if self.project is None or self.prediction.start():
+            return
+        if self.models.other_model_faces():
+            count = self.models.predict_again()
+            self.statusBar().showMessage(f"Predicting again the {count} unreviewed faces another model predicted",
+                                         5000)
+        else:
+            self.statusBar().showMessage("Nothing left to predict: every face has a prediction of the model in use",
+                                         5000)
 
     def _on_running_changed(self, running: bool) -> None:
         self.progress.setVisible(running)

@@ -1,5 +1,6 @@
-"""Choosing what the canvas shows: faces from the list, the next face or point,
-the next uncertain point (U), the worst face after a prediction, the histogram filter."""
+"""Choosing what the canvas shows: faces from the list, the next face or point, the
+next uncertain point of the folder (U) or of the face shown (Shift+U), the worst face
+after a prediction, the histogram filter."""
 from __future__ import annotations
 
 from uglli_core import ImageReadError
@@ -65,7 +66,7 @@ class Navigation:
         if self.canvas.face is not None and self.canvas.face.points is not None:
             index = (self.canvas.selected_point + step) % 68 if self.canvas.selected_point >= 0 else 0
             self.canvas.select_point(index)
-            self.canvas.centre_on_point(index)
+            self.canvas.show_point(index)      # the view moves only when the point is not in it
 
     def next_uncertain_point(self) -> None:
         if self.project is None:
@@ -80,6 +81,21 @@ class Navigation:
         self.canvas.fit_face()          # from any zoom: the whole face, then the point within it
         self.canvas.select_point(index)
         self.canvas.show_point(index)
+
+    def next_uncertain_point_in_face(self) -> None:
+        """The face shown's next most uncertain unreviewed point, without leaving the face;
+        the view moves only when the point is not in it."""
+        face = self.canvas.face
+        if face is None or face.points is None:
+            return
+        index = self.canvas.selected_point
+        found = next_uncertain_point([face], (face, index) if index >= 0 else None)
+        if found is None:
+            self.statusBar().showMessage("No unreviewed point left in this face" if face.prediction is not None
+                                         else "This face has no prediction yet to rank its points by", 5000)
+            return
+        self.canvas.select_point(found[1])
+        self.canvas.show_point(found[1])
 
     def _set_box_mode(self, on: bool) -> None:
         self.canvas.set_box_mode(on)

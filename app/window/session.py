@@ -1,11 +1,13 @@
 """What the app remembers between sessions, in QSettings: the recent folders, the folder
-open when the app closed, the window's geometry and the sizes of its panels."""
+open when the app closed, the window's geometry, the sizes of its panels and whether
+the canvas shows its legend."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QObject, QSettings, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from ..views.welcome import MISSING
@@ -14,6 +16,7 @@ LIMIT = 8
 KEY = "recent_folders"
 OPEN_KEY = "open_folder"       # the folder open now; cleared when the reviewer closes it
 GEOMETRY_KEY, STATE_KEY = "window/geometry", "window/state"
+LEGEND_KEY, LEGEND_ACTION = "view/legend", "show_legend"   # View → Legend, on or off
 
 
 def settings() -> QSettings:
@@ -59,13 +62,19 @@ class RecentFolders(QObject):
 
 
 def restore_window(window: QMainWindow) -> None:
-    """The window's size, place and panel sizes as they were when it last closed."""
+    """The window's size, place, panel sizes and legend toggle as they were when it last closed."""
     for key, restore in ((GEOMETRY_KEY, window.restoreGeometry), (STATE_KEY, window.restoreState)):
         value = settings().value(key)
         if isinstance(value, QByteArray):
             restore(value)
+    legend = window.findChild(QAction, LEGEND_ACTION)
+    if legend is not None and legend.isChecked() != settings().value(LEGEND_KEY, True, bool):
+        legend.trigger()     # as the reviewer's click would: the canvas follows
 
 
 def save_window(window: QMainWindow) -> None:
     settings().setValue(GEOMETRY_KEY, window.saveGeometry())
     settings().setValue(STATE_KEY, window.saveState())
+    legend = window.findChild(QAction, LEGEND_ACTION)
+    if legend is not None:
+        settings().setValue(LEGEND_KEY, legend.isChecked())

@@ -110,3 +110,27 @@ def open_and_predict(qtbot):
         return window.project
 
     return run
+
+
+@pytest.fixture
+def reviewed_window(make_window, open_and_predict, crops_folder):
+    """The five crops with their annotations, predicted; the first row shown."""
+    window = make_window()
+    open_and_predict(window, crops_folder)
+    window.table.selectRow(0)
+    return window
+
+
+@pytest.fixture
+def unannotated_window(make_window, open_and_predict, crops_folder, datasets):
+    """The five crops without their annotation files, predicted; the first row shown,
+    and ``window.truth`` its face's 300-W annotation."""
+    from uglli_core import read_pts
+
+    for pts in crops_folder.rglob("*.pts"):
+        pts.unlink()
+    window = make_window()
+    open_and_predict(window, crops_folder)
+    window.table.selectRow(0)
+    window.truth = read_pts((datasets / "300w" / window.canvas.face.image.path).with_suffix(".pts"))
+    return window

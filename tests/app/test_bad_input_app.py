@@ -157,10 +157,11 @@ def test_a_folder_of_bad_inputs_in_the_window(qtbot, make_window, open_and_predi
     face = next(f for f in project.faces() if f.prediction is not None and f.image.path == "a.jpg")
     window.select_face(face)
     window.canvas.select_point(30)
+    pixel = window.canvas.screen_to_image(1.0)           # a nudge steps in screen pixels
     window.nudge(3.0, -2.0)
     window.accept_face()
     moved = face.points[30].copy()
-    assert np.allclose(moved, face.prediction.landmarks[30] + (3.0, -2.0)) and face.reviewed
+    assert np.allclose(moved, face.prediction.landmarks[30] + (3.0 * pixel, -2.0 * pixel)) and face.reviewed
     window.undo_stack.undo()
     window.undo_stack.redo()
     face_id = face.id

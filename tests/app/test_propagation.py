@@ -4,30 +4,24 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
 from app.document.landmark_geometry import ellipse_axes
-from uglli_core import FacePrediction, read_pts
+from uglli_core import FacePrediction
 
 CHIN = range(5, 12)
 CHIN_DROP = np.array([2.0, 5.0, 9.0, 12.0, 9.0, 5.0, 2.0])     # pixels: the model put the chin too low
 
 
 @pytest.fixture
-def window(make_window, open_and_predict, crops_folder, datasets):
+def window(unannotated_window):
     """A folder of faces with manifest boxes and no annotation files, the first face
     shown with a prediction that has the chin too low and is unsure of it."""
-    for pts in crops_folder.rglob("*.pts"):
-        pts.unlink()
-    window = make_window()
-    open_and_predict(window, crops_folder)
-    window.table.selectRow(0)
+    window = unannotated_window
     face = window.canvas.face
-    truth = read_pts((datasets / "300w" / face.image.path).with_suffix(".pts"))
     assert face.annotation is None
-    landmarks, stds = truth.copy(), np.full(68, 1.5)
+    landmarks, stds = window.truth.copy(), np.full(68, 1.5)
     landmarks[CHIN, 1] += CHIN_DROP
     stds[CHIN] = 8.0
     window.project.record_predictions([(face, FacePrediction(face.box, landmarks, stds[:, None, None] ** 2 * np.eye(2)))])
     assert window.propagation.prior(window.prediction.model_path, wait=True) is not None
-    window.truth = truth
     return window
 
 
@@ -108,8 +102,8 @@ def test_nudges_propagate_and_the_toggle_turns_propagation_off(qtbot, window):
     face, canvas = window.canvas.face, window.canvas
     canvas.select_point(8)
     before = face.points.copy()
-    qtbot.keyClick(canvas, Qt.Key.Key_Up, Qt.KeyboardModifier.ShiftModifier)   # 10 px up
-    assert np.allclose(face.points[8], before[8] - (0, 10))
+    qtbot.keyClick(canvas, Qt.Key.Key_Up, Qt.KeyboardModifier.ShiftModifier)   # 10 screen px up
+    assert np.allclose(face.points[8], before[8] - (0, 10 / canvas.transform().m11()))
     assert np.abs(face.points[7] - before[7]).max() > 2, "a nudge is a correction too"
     window.undo_stack.undo()
 

@@ -10,6 +10,7 @@ from PySide6.QtGui import QDropEvent
 
 from app.dialogs.shortcuts_dialog import ShortcutsDialog
 from app.window.actions import ACTIONS, shortcut_rows
+from app.window.review_guide import review_guide
 from app.window.session import settings
 from app.document.triage import next_uncertain_point
 
@@ -78,7 +79,7 @@ def test_clicking_a_histogram_bar_filters_the_list(qtbot, make_window, open_and_
 
 
 def test_shortcuts_dialog_lists_every_keyboard_command(qtbot):
-    dialog = ShortcutsDialog(shortcut_rows())
+    dialog = ShortcutsDialog(shortcut_rows(), review_guide())
     qtbot.addWidget(dialog)
     commands = {dialog.table.item(r, 0).text(): dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
     assert commands["Next Uncertain Point (whole folder)"] == "U"
@@ -225,7 +226,7 @@ def test_progress_text_fits_and_the_shortcuts_dialog_fits_its_content(qtbot, mak
     qtbot.waitUntil(lambda: label.width() >= label.fontMetrics().horizontalAdvance(label.text()))
     hint = window.edit_hint
     assert "Point 0" in hint.text() and hint.width() >= hint.fontMetrics().horizontalAdvance(hint.text())
-    dialog = ShortcutsDialog(shortcut_rows(), window)
+    dialog = ShortcutsDialog(shortcut_rows(), review_guide(), window)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
