@@ -3,19 +3,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
-                               QPushButton, QRadioButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
+                               QMessageBox, QPushButton, QRadioButton, QVBoxLayout, QWidget)
 
 from ..document.export import COCO_NAME
+from ..document.imglab import IMGLAB_NAME
 
 SHOWN = 8
 
 
 class ExportDialog(QDialog):
-    """The folder to export to, and the faces: those reviewed (the default) or every face
-    with points (reviewed, annotated or predicted), each with its count."""
+    """The folder to export to, the faces: those reviewed (the default) or every face with
+    points (reviewed, annotated or predicted), each with its count, and whether dlib's
+    imglab XML is written too."""
 
-    def __init__(self, parent: QWidget | None, folder: Path, reviewed: int, with_points: int):
+    def __init__(self, parent: QWidget | None, folder: Path, reviewed: int, with_points: int, imglab: bool = False):
         super().__init__(parent)
         self.setWindowTitle("Export Faces")
         self.counts = {True: reviewed, False: with_points}   # by "reviewed only"
@@ -28,8 +30,12 @@ class ExportDialog(QDialog):
         self.reviewed_only = QRadioButton(f"Reviewed faces only ({reviewed}): those accepted with A")
         self.every_face = QRadioButton(f"Every face with points ({with_points}): reviewed, annotated or predicted")
         (self.reviewed_only if reviewed else self.every_face).setChecked(True)   # never a dead choice
-        note = QLabel("Writes one .pts file per face (<stem>.pts, or <stem>_<k>.pts for face k) and "
-                      "landmarks_coco.json; asks before replacing any file.")
+        self.imglab = QCheckBox(f"Also dlib's imglab XML ({IMGLAB_NAME}), to train a dlib shape predictor")
+        self.imglab.setToolTip("Parts 00–67 at the nearest whole pixel, each face's box the tight box of its "
+                               "parts, image paths relative to the export folder (README, Export)")
+        self.imglab.setChecked(imglab)
+        note = QLabel(f"Writes one .pts file per face (<stem>.pts, or <stem>_<k>.pts for face k) and "
+                      f"{COCO_NAME}; asks before replacing any file.")
         note.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -41,6 +47,7 @@ class ExportDialog(QDialog):
         layout.addWidget(QLabel("Faces:"))
         layout.addWidget(self.reviewed_only)
         layout.addWidget(self.every_face)
+        layout.addWidget(self.imglab)
         layout.addWidget(note)
         layout.addWidget(self.buttons)
         for widget in (self.reviewed_only, self.every_face):
@@ -49,9 +56,9 @@ class ExportDialog(QDialog):
         self._refresh()
         self.resize(560, self.sizeHint().height())
 
-    def choice(self) -> tuple[Path, bool]:
-        """(folder, reviewed faces only)."""
-        return Path(self.folder_edit.text().strip()), self.reviewed_only.isChecked()
+    def choice(self) -> tuple[Path, bool, bool]:
+        """(folder, reviewed faces only, dlib's imglab XML too)."""
+        return Path(self.folder_edit.text().strip()), self.reviewed_only.isChecked(), self.imglab.isChecked()
 
     def _refresh(self) -> None:
         self.export_button.setEnabled(self.counts[self.reviewed_only.isChecked()] > 0

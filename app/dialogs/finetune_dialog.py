@@ -1,6 +1,7 @@
-"""Model → Fine-tune on Corrections…: settings, a live loss plot, the figures before and
-after, and making the new version active. Not modal: the review goes on while a model
-trains. Its logic is :class:`~app.workers.model_control.ModelControl`'s."""
+"""Model → Fine-tune on Corrections…: settings, a live plot of the loss and of the held-out
+figures of the model to be saved, the figures before and after, and making the new version
+active (asking first when its figures say it may do harm). Not modal: the review goes on
+while a model trains. Its logic is :class:`~app.workers.model_control.ModelControl`'s."""
 from __future__ import annotations
 
 import math
@@ -8,12 +9,12 @@ import math
 import torch
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QDoubleValidator
-from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                               QSpinBox, QVBoxLayout)
+from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel, QMessageBox, QProgressBar,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from uglli_core.finetune import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
 
-from ..document.corrections import CHOICES, held_out_count, held_out_warning
+from ..document.corrections import CHOICES, activation_risks, held_out_count, held_out_warning
 from ..views.loss_plot import TrainingPlot
 from ..workers.model_control import FineTuneSettings
 from .versions_dialog import change
@@ -166,7 +167,7 @@ class FineTuneDialog(QDialog):
         if not (math.isfinite(settings.lr) and settings.lr > 0):
             self._say("The learning rate must be a positive number such as 1e-4.", error=True)
             return
-        self.plot.clear()
+        self.plot.clear(settings.epochs)
         self.new_version = None
         self.activate_button.hide()
         self.result_label.clear()
@@ -182,9 +183,17 @@ class FineTuneDialog(QDialog):
         self._say("Cancelling after the current step…")
 
     def activate(self) -> None:
-        if self.new_version is not None:
-            self.control.make_active(self.new_version.version, repredict=True)
-            self.activate_button.hide()
+        """Make the new version active, once the user has agreed to what its figures say."""
+        version = self.new_version
+        if version is None:
+            return
+        risks = activation_risks(version.before, version.after, held_out_faces(version))
+        if risks and not ask_make_active(self, version, risks):
+            self._say(f"Version {version.version} is kept aside: the model in use is unchanged. Model → "
+                      "Versions… can make it active later.")
+            return
+        self.control.make_active(version.version, repredict=True)
+        self.activate_button.hide()
 
     def _say(self, text: str, error: bool = False) -> None:
         self.status_label.setText(text)
@@ -211,27 +220,21 @@ class FineTuneDialog(QDialog):
             self._say(f"Epoch {event['epoch'] + 1} of {epochs}, step {event['step'] + 1} of {steps}: "
                       f"loss {event['loss']:.3g}")
         elif kind == "epoch":
-            nme = (event.get("val") or {}).get("nme_io")
             self._say(f"Epoch {event['epoch']} of {event.get('epochs', epochs)}: training loss "
-                      f"{event['train_loss']:.3g}" + (f", validation NME_io {nme:.2f} %" if nme is not None else ""))
+                      f"{event['train_loss']:.3g}")
         elif kind == "cancelled":
             self._say("Cancelling…")
         elif kind == "done" and not event.get("cancelled"):
             self.progress_bar.setValue(self.progress_bar.maximum())
-            self._say("Measuring the new model on the held-out faces…")
+            self._say("Saving the new model…")
 
     def _on_version_added(self, version) -> None:
         self.new_version = version
         self.progress_bar.setValue(self.progress_bar.maximum())
-        faces = version.after.get("faces", len(version.validation))
-        self.plot.set_baseline(version.before.get("nme_io"))
         self._say(f"Finished: saved as version {version.version} (trained on {len(version.trained_on)} faces).")
-        warning = held_out_warning(faces)
-        self.result_label.setText(
-            f"On the {faces} held-out faces: NME_io {change(version)}, NME_box {change(version, 'nme_box')} "
-            f"(version {version.parent} → version {version.version}; lower is better)."
-            + (f"\n{warning}" if warning else ""))
-        self.result_label.setStyleSheet(WARNING_STYLE if warning else "")
+        risks = activation_risks(version.before, version.after, held_out_faces(version))
+        self.result_label.setText("\n".join([held_out_figures(version), *risks]))
+        self.result_label.setStyleSheet(WARNING_STYLE if risks else "")
         self.activate_button.setText(f"Make version {version.version} active and re-predict unreviewed faces")
         self.activate_button.show()
 
@@ -242,3 +245,43 @@ class FineTuneDialog(QDialog):
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
         self._say(message, error=not message.startswith("Cancelled"))
+
+
+def held_out_faces(version) -> int:
+    return version.after.get("faces", len(version.validation))
+
+
+def held_out_figures(version) -> str:
+    """A version's figures on its held-out faces, before and after (those of the model saved)."""
+    return (f"On the {held_out_faces(version)} held-out faces: NME_io {change(version)}, NME_box "
+            f"{change(version, 'nme_box')}, mean uncertainty {change(version, 'uncertainty')} "
+            f"(version {version.parent} → version {version.version}; lower is better).")
+
+
+def ask_make_active(parent: QWidget, version, risks: list[str]) -> bool:
+    """True when the user makes ``version`` active despite ``risks``; keeping the model in
+    use is the default."""
+    box = QMessageBox(QMessageBox.Icon.Warning, f"Make version {version.version} active?",
+                      f"Make version {version.version} active? {held_out_figures(version)}\n\n"
+                      + "\n".join(f"• {risk}" for risk in risks)
+                      + "\n\nMade active, it predicts again every face nobody has reviewed or edited.",
+                      parent=parent)
+    make_active = box.addButton(f"Make Version {version.version} Active", QMessageBox.ButtonRole.AcceptRole)
+    keep = box.addButton("Keep the Current Model", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(keep)
+    box.setEscapeButton(keep)
+    box.exec()
+    return box.clickedButton() is make_active
+
+
+def ask_stop_fine_tune(parent: QWidget) -> bool:
+    """Asked on quitting while a fine-tuning run is going: True to stop it and quit (its
+    model is lost); keeping working is the default."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Stop fine-tuning and quit?",
+                      "A fine-tuning run is going: stop it and quit? Its model will not be saved.", parent=parent)
+    stop = box.addButton("Stop It and Quit", QMessageBox.ButtonRole.DestructiveRole)
+    keep = box.addButton("Keep Working", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(keep)
+    box.setEscapeButton(keep)
+    box.exec()
+    return box.clickedButton() is stop

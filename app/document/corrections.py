@@ -6,6 +6,8 @@ accepted prediction).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from uglli_core import FaceRecord
@@ -60,6 +62,31 @@ def held_out_warning(held: int) -> str | None:
     return (f"Only {held} held-out face{'s' * (held != 1)}: their NME before and after moves by about "
             f"±{2 / max(held, 1) ** 0.5:.1f} % by chance alone, as much as fine-tuning changes it. Treat the "
             f"figures as a rough sign; {TRUSTED_HELD_OUT} or more held-out faces give figures to go by.")
+
+
+def activation_risks(before: dict, after: dict, held: int) -> list[str]:
+    """Why making a fine-tuned model active may do harm, from the held-out figures of the
+    model it started from (``before``) and its own (``after``) on ``held`` faces: too few
+    faces to go by, a worse NME_io, or a model less sure of those faces (its uncertainty
+    ranks the folder's faces; a model less sure of them is likely less sure of the rest)."""
+    risks = [warning] if (warning := held_out_warning(held)) else []
+    nme = _figures(before, after, "nme_io")
+    if nme and nme[1] > nme[0]:
+        risks.append(f"Its NME_io on the held-out faces is worse: {nme[0]:.2f} → {nme[1]:.2f} %.")
+    sure = _figures(before, after, "uncertainty")
+    if sure and sure[1] > sure[0]:
+        risks.append(f"It is less sure of the held-out faces: their mean uncertainty rose from {sure[0]:.2f} to "
+                     f"{sure[1]:.2f} % ({100 * (sure[1] / sure[0] - 1):+.0f} %). The unreviewed faces' may rise "
+                     "too, and their order in the list change.")
+    return risks
+
+
+def _figures(before: dict, after: dict, key: str) -> tuple[float, float] | None:
+    """(before, after) of a figure both have, as positive finite numbers; else None."""
+    pair = before.get(key), after.get(key)
+    if all(isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in pair):
+        return float(pair[0]), float(pair[1])
+    return None
 
 
 def mean_uncertainty(faces) -> float | None:

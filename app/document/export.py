@@ -1,4 +1,5 @@
-"""Export reviewed faces as 300-W ``.pts`` files plus one COCO-keypoints JSON (no Qt).
+"""Export reviewed faces as 300-W ``.pts`` files plus one COCO-keypoints JSON and, when
+asked, dlib's imglab XML (:mod:`.imglab`) (no Qt).
 
 Two steps, so that the GUI can ask before anything is replaced: :func:`plan_export`
 says what would be written, which files already exist and whether the target holds
@@ -13,6 +14,7 @@ points as exported, not the box it was found with.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -22,6 +24,7 @@ from uglli_core import AnnotationIndex, ImageReadError, load_image, write_pts
 from uglli_core.images import image_size
 from uglli_core.pts import COORDINATES, atomic_write_text
 
+from .imglab import IMGLAB_NAME, imglab_file_name, imglab_xml
 from .landmark_geometry import CONTOURS
 from .project import Face, Project
 
@@ -49,6 +52,8 @@ class ExportPlan:
     pts_files: list[tuple[Path, np.ndarray]] = field(default_factory=list)
     coco_path: Path | None = None
     coco: dict = field(default_factory=dict)
+    imglab_path: Path | None = None                        # dlib's imglab XML, when asked for
+    imglab: str = ""                                       # its text
     existing: list[Path] = field(default_factory=list)     # would be replaced
     problems: list[str] = field(default_factory=list)      # faces left out, and why
     not_reviewed: int = 0                                  # faces left out: not reviewed (scope: reviewed only)
@@ -59,6 +64,11 @@ class ExportPlan:
     def face_count(self) -> int:
         return len(self.pts_files)
 
+    def whole_files(self) -> list[tuple[Path, Callable[[], str]]]:
+        """The files of the whole export, written after the .pts files: (path, what makes its text)."""
+        files = [(self.coco_path, lambda: json.dumps(self.coco, indent=1) + "\n")]
+        return files + ([(self.imglab_path, lambda: self.imglab)] if self.imglab_path is not None else [])
+
 
 def pts_name(image_path: str, number: int, numbered: bool) -> PurePosixPath:
     """``<stem>_<k>.pts`` for face number k of a numbered image, else ``<stem>.pts``."""
@@ -66,14 +76,15 @@ def pts_name(image_path: str, number: int, numbered: bool) -> PurePosixPath:
     return path.with_name(path.stem + (f"_{number}.pts" if numbered else ".pts"))
 
 
-def plan_export(project: Project, target: Path, only_reviewed: bool = True) -> ExportPlan:
+def plan_export(project: Project, target: Path, only_reviewed: bool = True, imglab: bool = False) -> ExportPlan:
     """What exporting the reviewed faces (or, without ``only_reviewed``, every face with
-    points) to ``target`` writes. Each face keeps its number: ``<stem>_<k>.pts`` unless it
-    is its image's only face, number 1, and was not read from a numbered file."""
+    points) to ``target`` writes, with dlib's imglab XML when ``imglab``. Each face keeps
+    its number: ``<stem>_<k>.pts`` unless it is its image's only face, number 1, and was
+    not read from a numbered file."""
     target = Path(target)
-    plan = ExportPlan(coco_path=target / COCO_NAME)
+    plan = ExportPlan(coco_path=target / COCO_NAME, imglab_path=target / IMGLAB_NAME if imglab else None)
     annotations = AnnotationIndex()
-    coco_images, annotations_out = [], []
+    coco_images, annotations_out, imglab_images = [], [], []
     for image in project.images:
         with_points = [face for face in image.faces if face.points is not None]
         chosen = [face for face in with_points if face.reviewed or not only_reviewed]
@@ -90,6 +101,7 @@ def plan_export(project: Project, target: Path, only_reviewed: bool = True) -> E
         numbered = ([face.index for face in image.faces] != [1]
                     or any(pts.name != path.with_suffix(".pts").name for _, pts in annotations.files(path)))
         coco_images.append({"id": image.id, "file_name": image.path, "width": int(width), "height": int(height)})
+        imglab_images.append((imglab_file_name(path, target), [face.points for face in chosen]))
         for face in chosen:
             plan.pts_files.append((target / pts_name(image.path, face.index, numbered), face.points))
             annotations_out.append(_coco_annotation(face, width, height))
@@ -106,9 +118,12 @@ def plan_export(project: Project, target: Path, only_reviewed: bool = True) -> E
                         + [[last + 1, first + 1] for first, last, closed in CONTOURS if closed],
         }],
     }
-    plan.existing = [path for path, _ in plan.pts_files if path.exists()]
+    if imglab:
+        plan.imglab = imglab_xml(imglab_images, DESCRIPTION + project.folder.name,
+                                 f"source folder: {project.folder}; parts 00-67: the iBUG 300-W 68-point markup; "
+                                 "x, y: the nearest whole pixel (0-based); box: the tight box of the parts")
+    plan.existing = [path for path, _ in [*plan.pts_files, *plan.whole_files()] if path.exists()]
     if plan.coco_path.exists():
-        plan.existing.append(plan.coco_path)
         source = exported_from(plan.coco_path)
         if source is not None and source not in (str(project.folder), project.folder.name):
             plan.other_dataset = source
@@ -151,11 +166,11 @@ def _coco_annotation(face: Face, width: int, height: int) -> dict:
 
 
 def write_export(plan: ExportPlan, replace_existing: bool) -> tuple[list[Path], list[Path]]:
-    """Write the plan, the .pts files then the COCO file; returns (written, skipped because
-    they exist). Raises :class:`ExportError` at the first file that cannot be written."""
-    coco_text = json.dumps(plan.coco, indent=1) + "\n"
+    """Write the plan, the .pts files then the COCO file (and the imglab XML); returns
+    (written, skipped because they exist). Raises :class:`ExportError` at the first file
+    that cannot be written."""
     files = [(path, lambda path=path, points=points: write_pts(path, points)) for path, points in plan.pts_files]
-    files.append((plan.coco_path, lambda: atomic_write_text(plan.coco_path, coco_text)))
+    files += [(path, lambda path=path, text=text: atomic_write_text(path, text())) for path, text in plan.whole_files()]
     existing = set(plan.existing) if not replace_existing else set()
     skipped = [path for path, _ in files if path in existing]
     to_write = [(path, write) for path, write in files if path not in existing]
@@ -207,10 +222,12 @@ def _target(plan: ExportPlan) -> Path | str:
 
 
 def _files(paths: list[Path], named: bool = False) -> str:
-    """Say "3 .pts files and landmarks_coco.json", with the .pts files' names when ``named``."""
+    """Say "3 .pts files, landmarks_coco.json and landmarks_imglab.xml", with the .pts
+    files' names when ``named``."""
     pts = [path for path in paths if path.suffix == ".pts"]
     counted = [f"{len(pts)} .pts file{'s' * (len(pts) != 1)}" + (f" ({_names(pts)})" if named else "")] if pts else []
-    return " and ".join(counted + [path.name for path in paths if path.suffix != ".pts"])
+    items = counted + [path.name for path in paths if path.suffix != ".pts"]
+    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
 
 
 def _names(paths: list[Path]) -> str:

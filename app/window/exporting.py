@@ -11,6 +11,7 @@ from ..document.export import (ExportError, export_counts, export_report, failur
 from .session import settings
 
 EXPORT_FOLDERS_KEY = "export_folders"   # {reviewed folder: where its last export went}
+IMGLAB_KEY = "export_imglab"            # whether the last export wrote dlib's imglab XML too
 
 
 def export_folders() -> dict[str, str]:
@@ -23,14 +24,17 @@ class Exporting:
     window's widgets, project and undo stack)."""
 
     def choose_export(self) -> None:
-        """File → Export: the folder and the faces (reviewed only, or all) in one dialog.
-        The folder suggested is where this reviewed folder's last export went."""
+        """File → Export: the folder, the faces (reviewed only, or all) and whether dlib's
+        imglab XML is written too, in one dialog. The folder suggested is where this reviewed
+        folder's last export went; the imglab choice is the last export's."""
         if self.project is None:
             return
-        dialog = ExportDialog(self, self._suggested_export_folder(), *export_counts(self.project))
+        dialog = ExportDialog(self, self._suggested_export_folder(), *export_counts(self.project),
+                              imglab=settings().value(IMGLAB_KEY, False, type=bool))
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            folder, only_reviewed = dialog.choice()
-            self.export_to(folder, only_reviewed)
+            folder, only_reviewed, imglab = dialog.choice()
+            settings().setValue(IMGLAB_KEY, imglab)
+            self.export_to(folder, only_reviewed, imglab=imglab)
 
     def _suggested_export_folder(self) -> Path:
         remembered = export_folders().get(str(self.project.folder))
@@ -39,16 +43,18 @@ class Exporting:
     def _remember_export_folder(self, folder: Path) -> None:
         settings().setValue(EXPORT_FOLDERS_KEY, export_folders() | {str(self.project.folder): str(folder)})
 
-    def export_to(self, folder: Path, only_reviewed: bool = True, replace_existing: bool | None = None) -> list[Path]:
-        """Export the reviewed faces (or every face with points); existing files are replaced
-        only when the user (or ``replace_existing``) says so, and the user is asked before
-        this folder's faces go where another folder's export is. Returns the files written."""
+    def export_to(self, folder: Path, only_reviewed: bool = True, replace_existing: bool | None = None,
+                  imglab: bool = False) -> list[Path]:
+        """Export the reviewed faces (or every face with points), with dlib's imglab XML when
+        ``imglab``; existing files are replaced only when the user (or ``replace_existing``)
+        says so, and the user is asked before this folder's faces go where another folder's
+        export is. Returns the files written."""
         folder = Path(folder)
         if folder.exists() and not folder.is_dir():
             self.notices.clear_topic("export")
             self.notices.add(f"Nothing exported: {folder} is a file, not a folder.", "error", topic="export")
             return []
-        plan = plan_export(self.project, folder, only_reviewed)
+        plan = plan_export(self.project, folder, only_reviewed, imglab)
         if plan.face_count == 0:
             self.notices.add("Nothing to export: no face is reviewed yet (Review → Accept Face), or choose "
                              "'Every face with points' in File → Export.", topic="export")

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QS
 
 from uglli_core import BUNDLED_MODEL
 
-from ..dialogs.finetune_dialog import FineTuneDialog
+from ..dialogs.finetune_dialog import FineTuneDialog, ask_stop_fine_tune
 from ..dialogs.shortcuts_dialog import ShortcutsDialog
 from ..dialogs.versions_dialog import VersionsDialog
 from ..document.project import ImageEntry, Project
@@ -251,6 +251,9 @@ class MainWindow(Folders, DocumentEvents, Navigation, Editing, Exporting, ModelM
                           "that says how sure it is of every point (UGLLI).")
 
     def closeEvent(self, event) -> None:
+        if self.models.trainer.running and not ask_stop_fine_tune(self):
+            event.ignore()    # the run goes on, and the review with it
+            return
         self.stop_workers()   # first: whatever fails below, no worker thread outlives the window
         if self.remember:
             save_window(self)

@@ -5,22 +5,12 @@ import errno
 import json
 import os
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from modal_answers import when_shown as _when_shown
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from app.dialogs.export_dialog import ExportDialog
 from app.document import export
-
-
-def _when_shown(kind, act):
-    """Run ``act(widget)`` once a modal ``kind`` is up (the dialogs run their own loops)."""
-    def poll():
-        widget = QApplication.activeModalWidget()
-        if isinstance(widget, kind):
-            act(widget)
-        else:
-            QTimer.singleShot(10, poll)
-    QTimer.singleShot(0, poll)
 
 
 def _export_with_the_dialog(qtbot, window, folder=None, after=None):

@@ -4,8 +4,11 @@ import shutil
 import time
 
 import pytest
-from PySide6.QtCore import Qt
+from modal_answers import click_button, when_shown
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
+from app.document.corrections import activation_risks
 from app.workers.model_control import FineTuneSettings
 from app.document.model_versions import state_dir
 from uglli_core import load_checkpoint
@@ -110,6 +113,7 @@ def test_fine_tune_cancel_finish_make_active_and_revert(qtbot, window, tiny16):
     kept = {face: face.prediction for face in corrected}
     edited_points = corrected[0].points.copy()
     old = {face: face.prediction for face in others}
+    _answer(qtbot, [], "Make Version 1 Active")   # asked first: 3 held-out faces say little
     with qtbot.waitSignal(window.prediction_done, timeout=20_000):
         qtbot.mouseClick(dialog.activate_button, Qt.MouseButton.LeftButton)
     assert window.prediction.model_path == _models_folder(window) / "v1.pt"
@@ -222,7 +226,26 @@ def test_an_unwritable_folder_keeps_its_versions_with_its_state(qtbot, make_wind
     assert (models_folder / "v1.pt").is_file()
 
 
-def test_closing_the_window_mid_run_stops_it_and_cleans_up(qtbot, window):
+def _answer(qtbot, asked, text):
+    """Answer the next message box with its button ``text``; what it said goes to ``asked``."""
+    def act(box):
+        asked.append(box.text())
+        click_button(qtbot, box, text)
+    when_shown(QMessageBox, act)
+
+
+def _fine_tune_one_epoch(qtbot, window):
+    """Correct faces and fine-tune on them for one epoch through the dialog: (dialog, version)."""
+    _correct(window)
+    window.actions["fine_tune"].trigger()
+    dialog = window.fine_tune_dialog
+    dialog.epochs.setValue(1)
+    with qtbot.waitSignal(window.models.version_added, timeout=20_000) as added:
+        qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    return dialog, added.args[0]
+
+
+def test_quitting_mid_run_asks_and_stops_the_run_cleanly(qtbot, window):
     _correct(window)
     models = window.models
     events = []
@@ -230,7 +253,86 @@ def test_closing_the_window_mid_run_stops_it_and_cleans_up(qtbot, window):
     assert models.start_fine_tune(FineTuneSettings(epochs=300)) is None
     qtbot.waitUntil(lambda: any(e["event"] == "step" for e in events), timeout=15_000)
     runs = _models_folder(window) / "runs"
-    started = time.monotonic()
+    asked = []
+
+    _answer(qtbot, asked, "Keep Working")
+    window.actions["quit"].trigger()
+    assert asked == ["A fine-tuning run is going: stop it and quit? Its model will not be saved."]
+    assert window.isVisible() and models.trainer.running, "the window and the run go on"
+    steps = sum(e["event"] == "step" for e in events)
+    qtbot.waitUntil(lambda: sum(e["event"] == "step" for e in events) > steps, timeout=15_000)
+
+    _answer(qtbot, asked, "Stop It and Quit")
     window.close()
-    assert time.monotonic() - started < 5
+    assert len(asked) == 2 and not window.isVisible()
+    assert models.trainer._thread.isFinished(), "the thread was stopped and waited for"
     assert list(runs.iterdir()) == [] and not list(runs.parent.glob("v*.pt"))
+
+
+def test_the_plot_shows_the_model_to_be_saved_and_ends_at_the_figure_reported(qtbot, window):
+    """The held-out NME_io plotted is that of the blend saved: the starting model's at epoch
+    0, the saved model's at the last epoch, the figures the dialog reports; the fine-tuned
+    weights alone are plotted apart."""
+    dialog, version = _fine_tune_one_epoch(qtbot, window)
+    plot = dialog.plot
+    assert [epoch for epoch, _ in plot.saved_points] == [0, 1]
+    assert plot.saved_points[0][1] == pytest.approx(version.before["nme_io"])
+    assert plot.saved_points[-1][1] == pytest.approx(version.after["nme_io"])
+    assert [epoch for epoch, _ in plot.tuned_points] == [1]   # fit's own figure of the unblended weights
+    assert plot._baseline.isVisible() and plot._baseline.value() == pytest.approx(version.before["nme_io"])
+    assert plot.nme_plot.viewRange()[0][0] <= 0, "the starting model's figure is in view"
+    reported = f"NME_io {version.before['nme_io']:.2f} → {version.after['nme_io']:.2f} %"
+    assert reported in dialog.result_label.text()
+    assert version.before["uncertainty"] > 0 and version.after["uncertainty"] > 0   # kept with the version
+
+
+def test_a_risky_model_is_made_active_only_when_the_curator_says_so(qtbot, window, tiny16):
+    models = window.models
+    dialog, version = _fine_tune_one_epoch(qtbot, window)
+    assert "Only 3 held-out faces" in dialog.result_label.text()
+    asked = []
+
+    # 3 held-out faces: asked, with the figures; keeping the current model changes nothing
+    _answer(qtbot, asked, "Keep the Current Model")
+    qtbot.mouseClick(dialog.activate_button, Qt.MouseButton.LeftButton)
+    assert len(asked) == 1 and "Only 3 held-out faces" in asked[0]
+    assert f"NME_io {version.before['nme_io']:.2f} → {version.after['nme_io']:.2f} %" in asked[0]
+    assert "mean uncertainty" in asked[0]
+    assert window.prediction.model_path == tiny16 and models.versions.active == 0
+    assert dialog.activate_button.isVisible() and "kept aside" in dialog.status_label.text()
+
+    # the curator makes it active after all: the folder is predicted again with it
+    _answer(qtbot, asked, "Make Version 1 Active")
+    with qtbot.waitSignal(window.prediction_done, timeout=20_000):
+        qtbot.mouseClick(dialog.activate_button, Qt.MouseButton.LeftButton)
+    assert len(asked) == 2 and models.versions.active == 1
+    assert window.prediction.model_path == _models_folder(window) / "v1.pt"
+
+
+def test_a_model_that_did_better_on_enough_faces_is_made_active_without_a_question(qtbot, window):
+    models = window.models
+    dialog, version = _fine_tune_one_epoch(qtbot, window)
+    # figures as 25 held-out faces that it measured better and surer would give
+    version.after = {**version.before, "faces": 25, "nme_io": 0.9 * version.before["nme_io"],
+                     "uncertainty": 0.9 * version.before["uncertainty"]}
+    modal = []
+
+    def no_question():
+        modal.append(QApplication.activeModalWidget())
+        if modal[-1] is not None:
+            modal[-1].reject()
+
+    QTimer.singleShot(0, no_question)
+    with qtbot.waitSignal(window.prediction_done, timeout=20_000):
+        qtbot.mouseClick(dialog.activate_button, Qt.MouseButton.LeftButton)
+    assert modal == [None] and models.versions.active == 1
+
+
+def test_the_risks_of_a_new_model_are_said_with_their_figures():
+    good = activation_risks({"nme_io": 4.0, "uncertainty": 2.0}, {"nme_io": 3.9, "uncertainty": 1.9}, 20)
+    assert good == []
+    risks = activation_risks({"nme_io": 4.0, "uncertainty": 2.0}, {"nme_io": 4.2, "uncertainty": 2.5}, 3)
+    assert len(risks) == 3 and risks[0].startswith("Only 3 held-out faces")
+    assert "worse: 4.00 → 4.20 %" in risks[1]
+    assert "rose from 2.00 to 2.50 % (+25 %)" in risks[2]
+    assert activation_risks({"nme_io": 4.0}, {"nme_io": 3.0}, 30) == [], "a version kept without uncertainty"
