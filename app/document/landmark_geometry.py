@@ -39,19 +39,22 @@ def ellipse_axes(covariance: np.ndarray) -> tuple:
     return axes[..., 1], axes[..., 0], np.degrees(np.arctan2(direction[..., 1], direction[..., 0]))
 
 
-# Point uncertainty (percent of the face's size) drawn fully green and fully red; the
-# trained model's typical error is 2–4 %, so the middle of the scale is where
-# a reviewer should start to look.
+# Point uncertainty (percent of the face's size) drawn fully green and fully red before a
+# folder has predictions to scale the colours to (app.document.colour_scale): the trained
+# model's typical error is 2–4 %, so the middle of the scale is where a reviewer should
+# start to look.
 CALM_UNCERTAINTY = 1.0
 ALARM_UNCERTAINTY = 8.0
 _RAMP = np.array([[40, 200, 80], [250, 210, 40], [230, 40, 40]], dtype=float)  # green, yellow, red
 
 
-def uncertainty_rgb(value: float | None) -> tuple[int, int, int]:
-    """Colour of a point with this uncertainty; grey when the model has not seen it."""
+def uncertainty_rgb(value: float | None, calm: float = CALM_UNCERTAINTY,
+                    alarm: float = ALARM_UNCERTAINTY) -> tuple[int, int, int]:
+    """Colour of a point with this uncertainty: green at ``calm`` or below, yellow half
+    way, red at ``alarm`` or above; grey when the model has not seen it."""
     if value is None or not np.isfinite(value):
         return (160, 160, 160)
-    t = float(np.clip((value - CALM_UNCERTAINTY) / (ALARM_UNCERTAINTY - CALM_UNCERTAINTY), 0.0, 1.0)) * 2
+    t = float(np.clip((value - calm) / (alarm - calm), 0.0, 1.0)) * 2
     low = min(int(t), 1)
     mixed = _RAMP[low] + (t - low) * (_RAMP[low + 1] - _RAMP[low])
     return tuple(int(round(c)) for c in mixed)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .project import Face, ImageEntry, Project
-from .scan import Progress, scan_folder
-from .store import ReviewStore, database_location
+from .scan import Progress, list_images, scan_folder
+from .store import NothingStored, ReviewStore, database_location, has_saved_state
 
 
 class FolderError(OSError):
@@ -19,11 +19,16 @@ class FolderError(OSError):
 
 def open_folder(folder: str | Path, fallback_root: Path, progress: Progress | None = None) -> Project:
     """The project of ``folder``; its state lives in ``folder/.uglli`` or, when the folder
-    cannot be written, under ``fallback_root``. ``progress`` is told now and then how
-    many new images have been read. Raises FolderError, StoreOpenError or SaveError."""
+    cannot be written, under ``fallback_root``; a folder without images and without
+    state is left as it is (nothing written, no ``.uglli`` made). ``progress`` is told now
+    and then how many new images have been read. Raises FolderError, StoreOpenError or
+    SaveError."""
     folder = Path(folder).absolute()
     if not folder.is_dir():
         raise FolderError(f"{folder} is not a folder")
+    present = list_images(folder)
+    if not present and not has_saved_state(folder, fallback_root):
+        return Project(folder, NothingStored(folder), [], [])
     notices = []
     location, note = database_location(folder, fallback_root)
     if note:
@@ -34,7 +39,7 @@ def open_folder(folder: str | Path, fallback_root: Path, progress: Progress | No
             notices.append(store.notice)
         images = store.load()
         known = {image.path for image in images}
-        scan = scan_folder(folder, known=known, progress=progress)
+        scan = scan_folder(folder, present, known=known, progress=progress)
         notices += scan.problems
         gone = sorted(known - set(scan.present))
         if gone:

@@ -26,7 +26,6 @@ from uglli_core.images import list_image_files
 
 from .project import PROBLEM_SEPARATOR, BoxSource, display_text
 
-STATE_DIR_NAME = ".uglli"
 PROGRESS_EVERY = 500          # images between two progress reports
 
 Progress = Callable[[int, int], None]   # (images read, images to read)
@@ -64,11 +63,12 @@ class FolderScan:
     problems: list[str]                         # not tied to one image (e.g. a manifest row)
 
 
-def scan_folder(folder: Path, known: set[str] = frozenset(), progress: Progress | None = None) -> FolderScan:
-    """The images under ``folder``; those not in ``known`` are read with their faces.
-    ``progress`` is told now and then how many of the new images have been read."""
+def scan_folder(folder: Path, present: list[str], known: set[str] = frozenset(),
+                progress: Progress | None = None) -> FolderScan:
+    """The images under ``folder``, ``present`` as :func:`list_images` lists them; those not
+    in ``known`` are read with their faces. ``progress`` is told now and then how many of
+    the new images have been read."""
     folder = Path(folder)
-    present = list_images(folder)
     new_paths = [p for p in present if p not in known]
     problems: list[str] = []
     listed = _manifest_faces(folder, present, problems) if new_paths else {}

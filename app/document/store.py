@@ -32,8 +32,10 @@ from .project import BoxSource, Face, ImageEntry, SaveError, display_text
 
 SCHEMA_VERSION = 3
 APPLICATION = "uglli-review"
+STATE_DIR_NAME = ".uglli"       # in the folder reviewed, when it can be written
 DATABASE_NAME = "review.sqlite"
 BUSY_TIMEOUT_S = 5.0            # wait this long for another program's write to end
+SETTING_PREFIX = "setting/"     # meta keys of ReviewStore.setting, apart from the file's own
 
 # SQLite result codes (the low byte of the extended code) that say the file's content
 # cannot be used; any other failure (busy, locked, read-only, I/O, full) says nothing
@@ -84,7 +86,7 @@ def database_location(folder: Path, fallback_root: Path) -> tuple[Path, str | No
     The folder's own ``.uglli/`` is used when it can be written; otherwise a place
     under ``fallback_root`` named after the folder's absolute path.
     """
-    state_dir = folder / ".uglli"
+    state_dir = folder / STATE_DIR_NAME
     try:
         state_dir.mkdir(exist_ok=True)
         probe = state_dir / f".write-test-{os.getpid()}"
@@ -92,14 +94,24 @@ def database_location(folder: Path, fallback_root: Path) -> tuple[Path, str | No
         probe.unlink()
         return state_dir / DATABASE_NAME, None
     except OSError as exc:
-        resolved = str(folder.resolve())
-        key = hashlib.sha256(os.fsencode(resolved)).hexdigest()[:16]
-        target = fallback_root / f"{folder.name or 'root'}-{key}"
+        target = _fallback_dir(folder, fallback_root)
         target.mkdir(parents=True, exist_ok=True)
         reason = exc.strerror or type(exc).__name__
         return target / DATABASE_NAME, display_text(
-            f"{resolved} cannot be written ({reason}): your review is kept in {target} instead. "
+            f"{folder.resolve()} cannot be written ({reason}): your review is kept in {target} instead. "
             f"The images and .pts files are not changed.")
+
+
+def has_saved_state(folder: Path, fallback_root: Path) -> bool:
+    """Whether ``folder`` has review state already, in it or in its fallback place (see
+    :func:`database_location`, which makes one)."""
+    return (folder / STATE_DIR_NAME).exists() or _fallback_dir(folder, fallback_root).exists()
+
+
+def _fallback_dir(folder: Path, fallback_root: Path) -> Path:
+    """The state folder of a folder that cannot be written: named after its absolute path."""
+    key = hashlib.sha256(os.fsencode(str(folder.resolve()))).hexdigest()[:16]
+    return fallback_root / f"{folder.name or 'root'}-{key}"
 
 
 class ReviewStore:
@@ -333,8 +345,47 @@ class ReviewStore:
         except sqlite3.Error as exc:
             raise SaveError(f"could not save to {self.path}: {exc}") from None
 
+    # -- settings kept with the review (e.g. where the reviewer was) ---------------------
+    def setting(self, key: str) -> str | None:
+        """The value last kept under ``key``; None when there is none (or it cannot be read:
+        a setting is never worth refusing the folder for)."""
+        try:
+            row = self._connection.execute("SELECT value FROM meta WHERE key = ?", (SETTING_PREFIX + key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return None if row is None else row[0]
+
+    def set_setting(self, key: str, value: str) -> None:
+        """Keep ``value`` under ``key``; raise SaveError when it fails."""
+        with self._transaction():
+            self._connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                     (SETTING_PREFIX + key, value))
+
     def close(self) -> None:
         self._connection.close()
+
+
+class NothingStored:
+    """The store of a folder that has no images and no review state: there is nothing to
+    keep, so nothing is written and no ``.uglli`` is made in it. Opened again once it has
+    images, it gets a :class:`ReviewStore`."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.path = folder / STATE_DIR_NAME / DATABASE_NAME   # where a store would be
+
+    def write(self, images=(), faces=(), deleted_faces=()) -> None:
+        raise SaveError(f"{self.folder} had no images when it was opened: open it again "
+                        f"to review the images it has now")
+
+    def setting(self, key: str) -> None:
+        return None
+
+    def set_setting(self, key: str, value: str) -> None:
+        """Nothing to keep: where the reviewer was in a folder without images."""
+
+    def close(self) -> None:
+        """Nothing is open."""
 
 
 def _is_damage(error: sqlite3.Error) -> bool:

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QCursor, QGuiApplication, QMouseEvent, QPainter, QPixmap, QWheelEvent
-from PySide6.QtWidgets import (QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem,
-                               QGraphicsView)
+from PySide6.QtGui import QColor, QCursor, QGuiApplication, QMouseEvent, QPainter, QPixmap, QTextOption, QWheelEvent
+from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene, QGraphicsTextItem, QGraphicsView
 
+from ..document.colour_scale import FolderColours
 from ..document.project import Face, ImageEntry
 from .canvas_items import HANDLE_SIZE, OVERLAYS, FaceOverlay, add_box_items, cosmetic_pen
 from .canvas_legend import CanvasLegend
@@ -33,6 +33,8 @@ FULL_SIZE_FACE = 240.0    # screen pixels: a face at least this big gets full-si
 SMALLEST_MARKS = 0.35     # points of a tiny face shrink to this share of their size, no less
 MINIMUM_SIZE = (480, 360)  # a narrow window squeezes the side panels, not the image
 PLACE_MODIFIER = Qt.KeyboardModifier.ControlModifier   # held while clicking: place the selected point
+MESSAGE_MARGIN = 24       # screen pixels between a message shown instead of an image and the view's sides
+MESSAGE_SCALE = 1.3       # a message is a little larger than the window's text
 
 
 class FaceCanvas(QGraphicsView):
@@ -60,8 +62,9 @@ class FaceCanvas(QGraphicsView):
         self.image: ImageEntry | None = None
         self.face: Face | None = None
         self.selected_point = -1
+        self.colours = FolderColours()   # the open folder's colour scale, set by the window
         self._pixmap_item: QGraphicsPixmapItem | None = None
-        self._message_item: QGraphicsSimpleTextItem | None = None
+        self._message_item: QGraphicsTextItem | None = None
         self._overlay = FaceOverlay()  # made once: rebuilding 200 items per image is slow
         self.scene().addItem(self._overlay)
         self.legend = CanvasLegend(self)  # not the viewport's child: scrolling the view would move it
@@ -83,9 +86,10 @@ class FaceCanvas(QGraphicsView):
         self._overlay.setVisible(False)
         self.legend.hide()
         if pixmap is None:
-            self._message_item = scene.addSimpleText(message or "No image")
-            self._message_item.setBrush(QColor(230, 230, 230))
-            scene.setSceneRect(self._message_item.boundingRect().adjusted(-20, -20, 20, 20))
+            self._message_item = self._message(message or "No image")
+            scene.addItem(self._message_item)
+            self._fitted = None
+            self._place_message()
             return
         self._pixmap_item = scene.addPixmap(pixmap)
         self._pixmap_item.setOffset(-0.5, -0.5)  # pixel centres at integer coordinates, like the .pts files
@@ -94,6 +98,25 @@ class FaceCanvas(QGraphicsView):
         margin = max(bounds.width(), bounds.height())  # so that points near an edge can be centred
         scene.setSceneRect(bounds.adjusted(-margin, -margin, margin, margin))
         self.fit_image()
+
+    @staticmethod
+    def _message(text: str) -> QGraphicsTextItem:
+        item = QGraphicsTextItem(text)
+        item.setDefaultTextColor(QColor(230, 230, 230))
+        font = item.font()
+        font.setPointSizeF(font.pointSizeF() * MESSAGE_SCALE)
+        item.setFont(font)
+        option = QTextOption(Qt.AlignmentFlag.AlignHCenter)
+        option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)  # a long file name too
+        item.document().setDefaultTextOption(option)
+        return item
+
+    def _place_message(self) -> None:
+        """The message at the text's own size (whatever the zoom of the last image),
+        wrapped to the view's width, centred."""
+        self.resetTransform()
+        self._message_item.setTextWidth(max(self.viewport().width() - 2 * MESSAGE_MARGIN, 1))
+        self.scene().setSceneRect(self._message_item.boundingRect())
 
     def show_face(self, face: Face | None, fit: bool = True) -> None:
         if face is not self.face:
@@ -116,11 +139,11 @@ class FaceCanvas(QGraphicsView):
         if self.face is None:
             self._overlay.setVisible(False)
         else:
-            self._overlay.update_from(self.face, self.selected_point, self.shown)
+            self._overlay.update_from(self.face, self.selected_point, self.shown, self.colours.scale)
             self._overlay.setVisible(self.face.points is not None and not self.box_mode)
             self._scale_marks()
         self.legend.show_for(None if self.box_mode else self.face, self._overlay.showing_prediction,
-                             self.shown["ellipses"])
+                             self.shown["ellipses"], self.colours.scale)
         self._place_legend()
 
     def set_shown(self, overlay: str, shown: bool) -> None:
@@ -158,6 +181,11 @@ class FaceCanvas(QGraphicsView):
     def screen_to_image(self, length: float) -> float:
         """``length`` screen pixels in image pixels at the present zoom."""
         return length / self.transform().m11()
+
+    @property
+    def fitted(self) -> str | None:
+        """"image" or "face" while the view fits it; None once zoomed or panned."""
+        return self._fitted
 
     def fit_image(self) -> None:
         if self._pixmap_item is not None:
@@ -224,7 +252,9 @@ class FaceCanvas(QGraphicsView):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        if self._fitted == "image":
+        if self._message_item is not None:
+            self._place_message()
+        elif self._fitted == "image":
             self.fit_image()
         elif self._fitted == "face" and self.face is not None:
             self.fit_face()

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (QGraphicsEllipseItem, QGraphicsItem, QGraphicsIte
 
 from uglli_core import N_LANDMARKS
 
-from ..document.landmark_geometry import contour_polylines, ellipse_axes, uncertainty_rgb
+from ..document.colour_scale import ColourScale
+from ..document.landmark_geometry import contour_polylines, ellipse_axes
 from ..document.project import Face, ImageEntry, PointSource
 
 POINT_RADIUS = 4.0            # screen pixels, at full size
@@ -53,7 +54,7 @@ class FaceOverlay(QGraphicsItemGroup):
         self.contours = QGraphicsPathItem(self)
         self.contours.setPen(cosmetic_pen(CONTOUR_COLOUR, LINE_WIDTH))
         self.ellipses = [QGraphicsEllipseItem(self) for _ in range(N_LANDMARKS)]
-        self._drawn_prediction = None  # the prediction the ellipses show
+        self._drawn = (None, None)  # the prediction the ellipses show, and the colour scale they have
         self.crosses = []
         for _ in range(N_LANDMARKS):
             cross = QGraphicsPathItem(self)
@@ -73,7 +74,8 @@ class FaceOverlay(QGraphicsItemGroup):
             self.markers.append(marker)
             self.numbers.append(number)
 
-    def update_from(self, face: Face, selected: int, shown: dict[str, bool]) -> None:
+    def update_from(self, face: Face, selected: int, shown: dict[str, bool], colours: ColourScale) -> None:
+        """Move the items to ``face``, coloured by ``colours`` (the folder's scale)."""
         points = face.points
         self.setVisible(points is not None)
         if points is None:
@@ -90,7 +92,7 @@ class FaceOverlay(QGraphicsItemGroup):
         self.contours.setVisible(shown["contours"])
         self._selected = selected
         for index, (marker, number) in enumerate(zip(self.markers, self.numbers)):
-            colour = QColor(*uncertainty_rgb(None if uncertainty is None else uncertainty[index]))
+            colour = QColor(*colours.rgb(None if uncertainty is None else uncertainty[index]))
             marker.setPos(QPointF(*points[index]))
             marker.setBrush(QBrush(colour))
             if index == selected:
@@ -100,7 +102,7 @@ class FaceOverlay(QGraphicsItemGroup):
             else:
                 marker.setPen(QPen(QColor(0, 0, 0), 1.0))
             number.setVisible(shown["numbers"])
-        self._update_ellipses(face, shown["ellipses"])
+        self._update_ellipses(face, shown["ellipses"], colours)
         self.showing_prediction = (shown["ellipses"] and face.prediction is not None
                                    and face.source is not PointSource.PREDICTED)
         for index, cross in enumerate(self.crosses):
@@ -140,13 +142,13 @@ class FaceOverlay(QGraphicsItemGroup):
             pen.setWidthF(max(LINE_WIDTH * scale, 0.6))
             item.setPen(pen)
 
-    def _update_ellipses(self, face: Face, shown: bool) -> None:
+    def _update_ellipses(self, face: Face, shown: bool, colours: ColourScale) -> None:
         prediction = face.shown_prediction  # fused with the placed points, after a correction moved the others
         for ellipse in self.ellipses:
             ellipse.setVisible(shown and prediction is not None)
-        if prediction is None or prediction is self._drawn_prediction:
+        if prediction is None or (prediction is self._drawn[0] and colours == self._drawn[1]):
             return  # a plain drag changes points, not the Gaussians: skip 68 eigen-decompositions
-        self._drawn_prediction = prediction
+        self._drawn = (prediction, colours)
         uncertainty = prediction.point_uncertainty
         axes = np.stack(ellipse_axes(prediction.covariances), axis=1)       # (68, 3)
         for index, ellipse in enumerate(self.ellipses):
@@ -154,7 +156,7 @@ class FaceOverlay(QGraphicsItemGroup):
             ellipse.setRect(QRectF(-major, -minor, 2 * major, 2 * minor))
             ellipse.setRotation(angle)
             ellipse.setPos(QPointF(*prediction.landmarks[index]))
-            colour = QColor(*uncertainty_rgb(uncertainty[index]), 220)
+            colour = QColor(*colours.rgb(uncertainty[index]), 220)
             ellipse.setPen(cosmetic_pen(colour, max(LINE_WIDTH * self.mark_scale, 0.6)))
             fill = QColor(colour)
             fill.setAlpha(40)

@@ -6,12 +6,13 @@ from PySide6.QtWidgets import QAbstractScrollArea, QLabel
 
 from uglli_core.metrics import mahalanobis_squared
 
-from ..document.landmark_geometry import ALARM_UNCERTAINTY, CALM_UNCERTAINTY, uncertainty_rgb
+from ..document.colour_scale import ColourScale
 from ..document.project import Face, PointSource
 from .canvas_items import PREDICTION_COLOUR
 
 MARGIN = 8
 TEXT_SCALE = 0.9     # a little smaller than the window's text: it lies over the image
+INDENT = "&nbsp;" * 6   # a line that goes on with the one above
 SOURCES = {
     PointSource.ANNOTATION: "the annotation (.pts file)",
     PointSource.MANUAL: "your corrections",
@@ -23,15 +24,17 @@ def _swatch(rgb, symbol: str) -> str:
     return f"<span style='color: rgb{tuple(rgb)}; font-weight: bold'>{symbol}</span>"
 
 
-def legend_html(face: Face, showing_prediction: bool, ellipses: bool) -> str:
-    """One line per kind of mark on the face shown."""
-    calm, alarm = uncertainty_rgb(CALM_UNCERTAINTY), uncertainty_rgb(ALARM_UNCERTAINTY)
+def legend_html(face: Face, showing_prediction: bool, ellipses: bool, colours: ColourScale) -> str:
+    """One line per kind of mark on the face shown, and what the colours mean."""
+    calm, alarm = colours.rgb(colours.calm), colours.rgb(colours.alarm)
     # after a correction the dots' colours and the ellipses are the prediction fused with
     # it (Face.fused): what is left unsure, not what the model alone said around its ✕
     updated = face.shown_prediction is not face.prediction
     colouring = ("the uncertainty left after your corrections" if updated else "the model's uncertainty")
     lines = [f"{_swatch(calm, '●')}{_swatch(alarm, '●')} points: {SOURCES[face.source]}"
-             + (f", coloured by {colouring} (green sure, red unsure)" if face.prediction else "")]
+             + (f", coloured by {colouring}" if face.prediction else "")]
+    if face.prediction is not None:
+        lines.append(f"{INDENT}{colours.describe(_swatch(calm, 'green'), _swatch(alarm, 'red'))}")
     if showing_prediction:
         lines.append(f"{_swatch(PREDICTION_COLOUR.getRgb()[:3], '✕')} the model's prediction")
     if ellipses and face.prediction is not None:
@@ -59,11 +62,11 @@ class CanvasLegend(QLabel):
         self.setFont(font)
         self.hide()
 
-    def show_for(self, face: Face | None, showing_prediction: bool, ellipses: bool) -> None:
+    def show_for(self, face: Face | None, showing_prediction: bool, ellipses: bool, colours: ColourScale) -> None:
         if not self.wanted or face is None or face.points is None:
             self.hide()
             return
-        self.setText(legend_html(face, showing_prediction, ellipses))
+        self.setText(legend_html(face, showing_prediction, ellipses, colours))
         self.show()
 
     def place(self, avoid: QRect | None = None) -> None:

@@ -6,7 +6,7 @@ from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QTableView, QToolButton, QVBoxLayout, QWidget
 
 from ..document.project import Face, ImageEntry
-from .face_table import HEADERS, UNCERTAINTY, FaceTableModel
+from .face_table import DEFAULT_SORT, HEADERS, FaceTableModel
 
 COLUMN_WIDTHS = (125, 40, 100, 110, 70, 150)   # at least; wider where the header needs it
 HEADER_ROOM = 30          # pixels beside a header's text: margins and the sort arrow
@@ -24,7 +24,7 @@ class FaceListPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # many non-faces at once
         header = self.table.horizontalHeader()
-        header.setSortIndicator(UNCERTAINTY, Qt.SortOrder.DescendingOrder)
+        header.setSortIndicator(*DEFAULT_SORT)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.table.setSortingEnabled(True)  # the model sorts itself, in Python, on header clicks
         header.sortIndicatorChanged.connect(self._keep_current_in_view)  # after the view's own sort
@@ -51,6 +51,10 @@ class FaceListPanel(QWidget):
         self.filter_row.setVisible(bucket is not None)
         if bucket is not None:
             self.filter_label.setText(f"Showing faces with uncertainty {bucket[0]:.2f}–{bucket[1]:.2f} %")
+
+    def sort_by(self, column: int, order: Qt.SortOrder) -> None:
+        """Sort the list as a click on the column's header would."""
+        self.table.horizontalHeader().setSortIndicator(column, order)
 
     def current_row(self) -> int:
         return self.table.currentIndex().row()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from ..document.landmark_geometry import uncertainty_rgb
+from ..document.colour_scale import ALARM_PERCENTILE, CALM_PERCENTILE, FolderColours
 from ..document.project import Face, ImageEntry, Project
 from ..document.triage import in_bucket
 
@@ -21,13 +21,15 @@ HEADER_TIPS = (
     "The face's number in its image (as in <stem>_<k>.pts)",
     "The model's mean uncertainty over the face's points, |Σ|^¼ in % of the face's size "
     "(√(w·h) of its predicted points' box, whatever box it was given): "
-    "high first, the faces to look at",
+    "high first, the faces to look at. Coloured as the points are: green at the folder's "
+    f"{CALM_PERCENTILE}th percentile of point uncertainty, red at its {ALARM_PERCENTILE}th",
     "How far the annotation lies outside the model's ellipses (mean squared Mahalanobis distance; "
     "about 2 when they agree): high first, likely annotation mistakes",
     "✓ accepted; n/68 points marked reviewed",
     "Where the points come from, and any problem with the image",
 )
 SCORE_COLUMNS = (UNCERTAINTY, DISAGREEMENT)   # a first click sorts these high first: the worst faces on top
+DEFAULT_SORT = (UNCERTAINTY, Qt.SortOrder.DescendingOrder)   # a folder opened for the first time: worst first
 PROBLEM_COLOUR = QColor(200, 40, 40)
 
 
@@ -65,8 +67,9 @@ class FaceTableModel(QAbstractTableModel):
         self._all: list[Row] = []
         self._rows: list[Row] = []
         self._row_of: dict[int, int] = {}       # id(face or image) → row
-        self.sort_column, self.sort_order = UNCERTAINTY, Qt.SortOrder.DescendingOrder
+        self.sort_column, self.sort_order = DEFAULT_SORT
         self.bucket: tuple[float, float, bool] | None = None  # the histogram filter
+        self.colours = FolderColours()   # the open folder's colour scale, set by the window
 
     # -- contents ----------------------------------------------------------------------
     def set_project(self, project: Project | None) -> None:
@@ -183,7 +186,7 @@ class FaceTableModel(QAbstractTableModel):
             return self._display(row, column)
         if role == Qt.ItemDataRole.BackgroundRole and column == UNCERTAINTY and face is not None:
             if face.uncertainty is not None:
-                return QBrush(QColor(*uncertainty_rgb(face.uncertainty), 110))
+                return QBrush(QColor(*self.colours.scale.rgb(face.uncertainty), 110))
         if role == Qt.ItemDataRole.ForegroundRole and column == STATUS and (row.image.problem or face is None):
             return QBrush(PROBLEM_COLOUR)
         if role == Qt.ItemDataRole.ToolTipRole and column == STATUS:

@@ -23,20 +23,25 @@ it changes into view. When the faces you care about are done, export them
 (<b>{export}</b>) and, if you like, fine-tune the model on them (Model menu).</p>
 
 <h3>What the marks mean</h3>
-<p>Each dot is a point of the face, coloured by how sure the model is of it: green sure,
-red unsure. Its ellipse is the model's 1σ ellipse: the model expects the point inside it
-about four times in ten, and a long ellipse means it hesitates along that direction. Where the dots are an
-annotation or your corrections, the crosses are the model's own points; a dot well
-outside its ellipse (a large d² in the status bar and the list) is where the annotation
-and the model disagree: one of them is wrong. A yellow ring marks the point selected, a
-white ring a point reviewed. After a correction the unreviewed points follow it and
-their ellipses shrink. The legend (View menu) says which mark is which.</p>
+<p>Each dot is a point of the face, coloured by how sure the model is of it beside the
+rest of the folder: green as sure as of the surest tenth of the folder's points, red as
+unsure as of the least sure tenth (the legend gives the two values, which move as the
+folder is predicted). A face of red dots is one the model is much less sure of than of
+the others, often a box on something that is not a face. Its ellipse is the model's
+1σ ellipse: the model expects the point inside it about four times in ten, and a long
+ellipse means it hesitates along that direction. Where the dots are an annotation or
+your corrections, the crosses are the model's own points; a dot well outside its ellipse
+(a large d² in the status bar and the list) is where the annotation and the model
+disagree: one of them is wrong. A yellow ring marks the point selected, a white ring a
+point reviewed. After a correction the unreviewed points follow it and their ellipses
+shrink. The legend (View menu) says which mark is which.</p>
 
 <h3>Moving around</h3>
 <p>The wheel zooms about the cursor; a middle-button drag, or a left drag with Space
 held, pans. <b>{fit_image}</b> fits the photo, <b>{fit_face}</b> the face;
-<b>{next_face}</b> and <b>{previous_face}</b> go through the list. The Keys page lists
-every shortcut.</p>
+<b>{next_face}</b> and <b>{previous_face}</b> go through the list. A folder opened
+again comes back as you left it: the list's sort, the face shown and the zoom. The Keys
+page lists every shortcut.</p>
 """
 
 
