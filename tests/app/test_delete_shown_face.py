@@ -8,9 +8,11 @@ def _name(face):
     return f"{face.image.path} face {face.index}"
 
 
-def _open(make_window, folder, tmp_path):
+def _open(qtbot, make_window, folder, tmp_path):
     window = make_window(model=tmp_path / "none.pt")   # the faces' points are their .pts files
     assert window.open_folder(folder)
+    window.activateWindow()            # the Delete shortcut reaches the active window only
+    qtbot.waitUntil(window.isActiveWindow)
     return window, window.table, window.faces
 
 
@@ -20,7 +22,7 @@ def _click_row(qtbot, table, row):
 
 
 def test_delete_after_ctrl_home_asks_and_deletes_the_face_shown(qtbot, make_window, crops_folder, tmp_path):
-    window, table, faces = _open(make_window, crops_folder, tmp_path)
+    window, table, faces = _open(qtbot, make_window, crops_folder, tmp_path)
     listed = [faces.row_at(row).face for row in range(faces.rowCount())]
     _click_row(qtbot, table, 2)
     qtbot.keyClick(table, Qt.Key.Key_Home, Qt.KeyboardModifier.ControlModifier)
@@ -46,7 +48,7 @@ def test_delete_after_ctrl_home_asks_and_deletes_the_face_shown(qtbot, make_wind
 
 
 def test_delete_after_ctrl_home_can_be_cancelled(qtbot, make_window, crops_folder, tmp_path):
-    window, table, faces = _open(make_window, crops_folder, tmp_path)
+    window, table, faces = _open(qtbot, make_window, crops_folder, tmp_path)
     _click_row(qtbot, table, 3)
     qtbot.keyClick(table, Qt.Key.Key_Home, Qt.KeyboardModifier.ControlModifier)
     count = len(list(window.project.faces()))
@@ -58,7 +60,7 @@ def test_delete_after_ctrl_home_can_be_cancelled(qtbot, make_window, crops_folde
 def test_delete_of_the_selection_shown_names_the_faces(qtbot, make_window, crops_folder, tmp_path):
     """Rows picked with Ctrl+click, the last one shown: Delete removes them all without a
     question, and the message names each."""
-    window, table, faces = _open(make_window, crops_folder, tmp_path)
+    window, table, faces = _open(qtbot, make_window, crops_folder, tmp_path)
     listed = [faces.row_at(row).face for row in range(faces.rowCount())]
     _click_row(qtbot, table, 1)
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
