@@ -87,11 +87,15 @@ def test_the_legend_says_when_the_ellipses_are_updated_by_a_correction(qtbot, wi
 def test_the_dots_are_coloured_like_the_ellipses_by_what_is_left_unsure(qtbot, window):
     """The chin was red (unsure); once the reviewer placed it, it and its neighbours
     are coloured by the fused uncertainty, as their ellipses are, and undo restores."""
-    markers = window.canvas._overlay.markers
+    markers, face = window.canvas._overlay.markers, window.canvas.face
     red_before = [markers[k].brush().color().red() for k in CHIN]
+    unsure_before = face.shown_prediction.point_uncertainty[CHIN]
     drag(qtbot, window, 8, window.truth[8])
-    red_after = [markers[k].brush().color().red() for k in CHIN]
-    assert all(after < before for after, before in zip(red_after, red_before)), (red_before, red_after)
+    unsure_after = face.shown_prediction.point_uncertainty[CHIN]
+    assert (unsure_after < unsure_before).all(), (unsure_before, unsure_after)
+    scale = window.canvas.colours.scale          # the folder's: the fused values on it
+    assert [markers[k].brush().color().getRgb()[:3] for k in CHIN] == [scale.rgb(v) for v in unsure_after]
+    assert markers[8].brush().color().red() < red_before[CHIN.index(8)], "the placed chin is no longer red"
     assert "the uncertainty left after your corrections" in window.canvas.legend.text()
     window.undo_stack.undo()
     assert [markers[k].brush().color().red() for k in CHIN] == red_before
