@@ -100,13 +100,19 @@ def test_the_posterior_scale_widens_only_the_fused_ellipses_and_round_trips(tmp_
     assert wider.merged(landmarks[None]).posterior_scale == 1.8, "a fine-tuned model keeps its parent's"
 
 
-def test_calibrating_the_network_then_the_fusion_puts_the_calibrated_share_inside_each(tmp_path, prior):
-    path = model_file(tmp_path / "model.pt", prior, fuse_prior=True)
-    predictor = LandmarkPredictor.load(path, "cpu")
-    rng = np.random.default_rng(1)
+def fusing_model_and_faces(tmp_path, prior: ShapePrior, seed: int, count: int):
+    """A small model that fuses with ``prior``, and ``count`` (image, box, truth) faces
+    whose truth is the prior's mean shape with noise."""
+    predictor = LandmarkPredictor.load(model_file(tmp_path / "model.pt", prior, fuse_prior=True), "cpu")
+    rng = np.random.default_rng(seed)
     box = (20.0, 20.0, 80.0, 80.0)
-    faces = [(rng.integers(0, 255, (100, 100, 3), dtype=np.uint8), box,
-              prior.mean * 60 + 50 + rng.normal(0, 3, (68, 2))) for _ in range(6)]
+    return predictor, [(rng.integers(0, 255, (100, 100, 3), dtype=np.uint8), box,
+                        prior.mean * 60 + 50 + rng.normal(0, 3, (68, 2))) for _ in range(count)]
+
+
+def test_calibrating_the_network_then_the_fusion_puts_the_calibrated_share_inside_each(tmp_path, prior):
+    predictor, faces = fusing_model_and_faces(tmp_path, prior, seed=1, count=6)
+    box = faces[0][1]
     truth = np.stack([t for _, _, t in faces])
 
     def coverage(gaussians):
@@ -127,12 +133,7 @@ def test_after_corrections_the_ellipses_of_the_other_points_are_calibrated_too(t
     """Issue 20 item 7: the scale measured with nothing placed need not hold once the
     reviewer has placed points; a scale per count of corrections puts the calibrated
     share of the points not placed inside their ellipses after 1, 3 and 5 of them."""
-    path = model_file(tmp_path / "model.pt", prior, fuse_prior=True)
-    predictor = LandmarkPredictor.load(path, "cpu")
-    rng = np.random.default_rng(2)
-    box = (20.0, 20.0, 80.0, 80.0)
-    faces = [(rng.integers(0, 255, (100, 100, 3), dtype=np.uint8), box,
-              prior.mean * 60 + 50 + rng.normal(0, 3, (68, 2))) for _ in range(8)]
+    predictor, faces = fusing_model_and_faces(tmp_path, prior, seed=2, count=8)
     predictor.covariance_scale = calibrated_scale(predictor, faces)
     predictor.shape_prior = dataclasses.replace(predictor.shape_prior, corrected_scales=np.zeros((0, 2)),
                                                 posterior_scale=calibrated_posterior_scale(predictor, faces))
