@@ -110,8 +110,8 @@ def _file_key(path: Path) -> tuple:
 
 
 def _remember_identity(key: tuple, data: bytes) -> str:
-    identity = _identities[key] = hashlib.sha256(data).hexdigest()[:IDENTITY_DIGITS]
-    return identity
+    _identities[key] = hashlib.sha256(data).hexdigest()[:IDENTITY_DIGITS]
+    return _identities[key]
 
 
 def build_model(checkpoint: dict) -> UGLLINet:
@@ -139,14 +139,23 @@ def describe(checkpoint: dict) -> dict:
     }
 
 
+# Fields of a loaded training checkpoint that a shipped model file does not keep: training
+# state, and what loading says of the file read.
+NOT_SHIPPED = ("optimizer", "training_state_dict", "path", IDENTITY_FIELD)
+
+
+def shippable_fields(checkpoint: dict) -> dict:
+    """A loaded checkpoint less what a model file does not keep (:data:`NOT_SHIPPED`)."""
+    return {k: v for k, v in checkpoint.items() if k not in NOT_SHIPPED}
+
+
 def export_model(source: str | os.PathLike | dict, target: str | os.PathLike, state_dict: dict | None = None,
                  **extra_fields) -> None:
     """Copy a training checkpoint (a file, or one already loaded) as a shippable model:
     no optimiser state; ``state_dict`` replaces its weights, ``extra_fields`` are added
     (or replace the checkpoint's own)."""
     checkpoint = source if isinstance(source, dict) else load_checkpoint(source)
-    fields = {k: v for k, v in checkpoint.items()
-              if k not in ("optimizer", "training_state_dict", "path", IDENTITY_FIELD, "format", "format_version",
-                           "created", "model_config", "state_dict")}
+    fields = {k: v for k, v in shippable_fields(checkpoint).items()
+              if k not in ("format", "format_version", "created", "model_config", "state_dict")}
     weights = checkpoint if state_dict is None else {**checkpoint, "state_dict": state_dict}
     save_checkpoint(target, build_model(weights), **{**fields, **extra_fields})

@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 
 from .averaging import blend_weights
-from .checkpoint import IDENTITY_FIELD, export_model, load_checkpoint
+from .checkpoint import export_model, load_checkpoint, shippable_fields
 from .data import FaceRecord, split_records
 from .evaluate import evaluate
 from .predict import FacePrediction, LandmarkPredictor
@@ -115,9 +115,7 @@ class HeldOutProgress:
         run: test-time options, covariance scales, framer) with the starting ones, and
         measure the result."""
         tuned = load_checkpoint(weights)
-        # not the file read: its path and identity go, and what a model file does not keep
-        fields = {name: value for name, value in tuned.items()
-                  if name not in ("optimizer", "training_state_dict", "path", IDENTITY_FIELD)}
+        fields = shippable_fields(tuned)   # not the file read: its path and identity go
         if self.share < 1.0:
             fields |= {"state_dict": blend_weights(self.init["state_dict"], tuned["state_dict"], self.share),
                        "blend_share": self.share}

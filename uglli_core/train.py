@@ -130,11 +130,9 @@ def fit(config: TrainConfig, train_records: list[FaceRecord], val_records: list[
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
 
     # --- model, optimiser, and where we start from
-    model, parent, state = _initial_model(config, last_path)
     # a model started from another runs as its parent ran: its framer and test-time options
     # (mirror shift, covariance scales, framing, prior fusion) travel in every checkpoint
-    started_from = state if state is not None else load_checkpoint(config.init) if config.init else {}
-    inherited = _inherited_fields(started_from)
+    model, parent, state, inherited = _initial_model(config, last_path)
     # channels-last convolutions: measured 1.2× faster training steps on CPU
     memory_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format
     model.to(device, memory_format=memory_format)
@@ -228,8 +226,9 @@ def fit(config: TrainConfig, train_records: list[FaceRecord], val_records: list[
                        done, metrics, history, cancelled)
 
 
-def _initial_model(config: TrainConfig, last_path: Path) -> tuple[UGLLINet, str | None, dict | None]:
-    """Resume from ``last.pt`` if the run has one, else start from ``init`` or scratch."""
+def _initial_model(config: TrainConfig, last_path: Path) -> tuple[UGLLINet, str | None, dict | None, dict]:
+    """Resume from ``last.pt`` if the run has one, else start from ``init`` or scratch:
+    the network, its parent, the state to resume and the fields it inherits."""
     if last_path.exists():
         state = load_checkpoint(last_path)
         if state.get("model_config") != dataclasses.asdict(config.model) and config.init is None:
@@ -238,16 +237,16 @@ def _initial_model(config: TrainConfig, last_path: Path) -> tuple[UGLLINet, str 
         weights = {**state, "state_dict": state.get("training_state_dict", state["state_dict"])}
         model = build_model(weights)
         config.model = model.config  # a resumed fine-tuning run: the network is the one in the file
-        return model, state.get("parent"), state
+        return model, state.get("parent"), state, _inherited_fields(state)
     if config.init:
         init = load_checkpoint(config.init)
         model = build_model(init)
         config.model = model.config  # the network is the one in the file
-        return model, str(config.init), None
+        return model, str(config.init), None, _inherited_fields(init)
     model = UGLLINet(config.model)
     if config.model.encoder == "mobilenet_v2":
         load_imagenet_weights(model.encoder)
-    return model, None, None
+    return model, None, None, {}
 
 
 def _inherited_fields(checkpoint: dict) -> dict:
