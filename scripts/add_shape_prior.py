@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from uglli_core.checkpoint import BUNDLED_MODEL, export_model, load_checkpoint
-from uglli_core.data import apply_split, read_records
-from uglli_core.model_prior import PRIOR_FIELD, training_prior_field
+from uglli_core.files.records import apply_split, read_records
+from uglli_core.nets.checkpoint import BUNDLED_MODEL, export_model, load_checkpoint
+from uglli_core.prior.model_prior import PRIOR_FIELD, training_prior_field
 
 
 def main(argv: list[str] | None = None) -> int:

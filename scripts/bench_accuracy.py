@@ -6,7 +6,7 @@ its users run it, on the validation split (never trained on) shown two ways:
 
 (a) crops: the 384×384 300-W crops as they are;
 (b) photo-like: the same faces shrunk to 40–250 px and JPEG-compressed
-    (:mod:`uglli_core.photo_like`).
+    (:mod:`uglli_core.training.photo_like`).
 
 Ours is given each kind of box the app feeds it: the 300-W box of the manifest, our
 detector's box (faces it misses get the 300-W box, in a row of their own), the tight box
@@ -16,7 +16,7 @@ it gets the 300-W box drawn as HOG would, also in a row of its own. Ours runs as
 model file says (its test-time framer, recrop, flip and prior), and with each option that
 ``--test-time`` names (test_time.py).
 
-Figures (:mod:`uglli_core.metrics`): NME_io mean and median, NME_box, AUC@7 of NME_box,
+Figures (:mod:`uglli_core.maths.metrics`): NME_io mean and median, NME_box, AUC@7 of NME_box,
 failures (NME_io > 10 %); for ours also the per-image Pearson r of uncertainty against
 error and the Mahalanobis-1 coverage (39.3 % is calibrated); and, face by face, on how
 many faces ours is closer than dlib (with a sign test), each as its users run it. The main rows (ours: the
@@ -40,12 +40,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dlib_baseline import DlibLandmarks  # noqa: E402
 from test_time import TEST_TIME, load_predictors  # noqa: E402
 
+from uglli_core.files import json_text  # noqa: E402
 from uglli_core import N_LANDMARKS, LandmarkPredictor, read_manifest  # noqa: E402
-from uglli_core import json_text  # noqa: E402
-from uglli_core.data import apply_split  # noqa: E402
-from uglli_core.detect import FaceDetector  # noqa: E402
-from uglli_core.metrics import CALIBRATED_COVERAGE, landmark_metrics, summary  # noqa: E402
-from uglli_core.photo_like import PhotoFace, build_set, crop_face, photo_like_face  # noqa: E402
+from uglli_core.detection.detect import FaceDetector  # noqa: E402
+from uglli_core.files.records import apply_split  # noqa: E402
+from uglli_core.maths.metrics import CALIBRATED_COVERAGE, landmark_metrics, summary  # noqa: E402
+from uglli_core.training.photo_like import PhotoFace, build_set, crop_face, photo_like_face  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST = REPO.parent / "shared" / "datasets" / "300w" / "MANIFEST.csv"

@@ -97,8 +97,8 @@ class Heartbeat:
 def tiny_model(folder: Path) -> Path:
     import torch
 
-    from uglli_core.checkpoint import save_checkpoint
-    from uglli_core.model import ModelConfig, UGLLINet
+    from uglli_core.nets.checkpoint import save_checkpoint
+    from uglli_core.nets.model import ModelConfig, UGLLINet
     torch.manual_seed(0)
     path = folder / "tiny.pt"
     save_checkpoint(path, UGLLINet(ModelConfig(n_stacks=1, channels=16)))

@@ -40,9 +40,10 @@ import numpy as np
 import torch
 
 from uglli_core import FaceRecord, LandmarkPredictor, read_manifest, read_pts
-from uglli_core.data import apply_split, split_records, tight_box
-from uglli_core.folder_calibration import FolderCalibration, fit_folder_calibration, network_gaussians_of
-from uglli_core.metrics import landmark_metrics
+from uglli_core.files.records import apply_split, split_records, tight_box
+from uglli_core.maths.metrics import landmark_metrics
+from uglli_core.prior.folder_calibration import FolderCalibration
+from uglli_core.tuning.folder_calibration import fit_folder_calibration, network_gaussians_of
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO.parent / "shared" / "datasets"

@@ -4,7 +4,7 @@
     python scripts/bench_detector.py --limit 20   # a quick look
 
 Candidates: dlib's HOG detector at several scales and score thresholds (the last rows
-use uglli_core.detect.FaceDetector itself), OpenCV's Haar cascades (frontal; profile
+use uglli_core.detection.detect.FaceDetector itself), OpenCV's Haar cascades (frontal; profile
 run on the photo and its mirror image) and HOG + cascades merged by non-max suppression.
 
 Protocol. Ground truth per face: the 300-W detector box (``det_*`` in faces.csv) and the
@@ -30,10 +30,10 @@ import dlib
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from uglli_core.detect import (VIEW_FRONTAL, VIEW_TURNED_A, VIEW_TURNED_B, BoxCalibration,  # noqa: E402
-                               FaceDetector, RawDetection)
-from uglli_core.geometry import box_iou  # noqa: E402
-from uglli_core.pts import from_file_frame, read_pts  # noqa: E402
+from uglli_core.detection.detect import (VIEW_FRONTAL, VIEW_TURNED_A, VIEW_TURNED_B, BoxCalibration,  # noqa: E402
+                                         FaceDetector, RawDetection)
+from uglli_core.files.pts import from_file_frame, read_pts  # noqa: E402
+from uglli_core.maths.geometry import box_iou  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "afw-photos"
 MATCH_IOU = 0.4
@@ -250,7 +250,7 @@ def main() -> None:
     c = cals[best]
     print(f"\n{best}: mean calibrated IoU fitted on half the photos, measured on the other half: "
           f"{held_out_iou(above(raw['HOG ×2 (FaceDetector)'], HOG_THRESHOLD), faces):.3f}")
-    print(f"\nfor uglli_core/detect.py:\nHOG_CALIBRATION = BoxCalibration(scale_x={c.scale_x:.3f}, "
+    print(f"\nfor uglli_core/detection/detect.py:\nHOG_CALIBRATION = BoxCalibration(scale_x={c.scale_x:.3f}, "
           f"scale_y={c.scale_y:.3f}, shift_y={c.shift_y:.3f}, shift_x_turned={c.shift_x_turned:.3f})")
 
 

@@ -11,7 +11,7 @@ points placed so far, as in the app. Both start from the model's prediction as t
 shows it (fused with the shape prior already when the model file says so).
 
 Sets: ``val``, the 300-W crops with the manifest's 300-W boxes; ``photo-like``, the same
-faces shrunk to 40-250 px and JPEG-compressed (:mod:`uglli_core.photo_like`), with our
+faces shrunk to 40-250 px and JPEG-compressed (:mod:`uglli_core.training.photo_like`), with our
 detector's box (the 300-W box where it misses the face).
 
 Prints, per set: drags per face at τ = 0.03/0.04/0.06, how many fewer with propagation,
@@ -30,8 +30,8 @@ import numpy as np
 import torch
 
 from uglli_core import FacePrediction, LandmarkPredictor, load_image, read_manifest
-from uglli_core.data import apply_split
-from uglli_core.metrics import OUTER_EYE_CORNERS
+from uglli_core.files.records import apply_split
+from uglli_core.maths.metrics import OUTER_EYE_CORNERS
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST = REPO.parent / "shared" / "datasets" / "300w" / "MANIFEST.csv"
@@ -83,7 +83,7 @@ def val_faces(predictor: LandmarkPredictor, records) -> tuple[list[FacePredictio
 
 
 def photo_like_faces(predictor: LandmarkPredictor, records, seed: int):
-    from uglli_core.photo_like import build_set, photo_like_face
+    from uglli_core.training.photo_like import build_set, photo_like_face
 
     faces = build_set(photo_like_face, records, seed)
     missed = sum(face.detected_box is None for face in faces)

@@ -9,7 +9,7 @@ The model runs as its file says (its test-time framer, recrop, flip and prior), 
 that ``--test-time`` names (test_time.py). Photos are timed through
 ``uglli predict`` itself (the command, model loading and JSON included), and in a loop
 of detection + landmarks as the app runs them: read-ahead threads decode and detect
-while the network runs (``uglli_core.read_ahead``), and also one photo at a time; dlib
+while the network runs (``uglli_core.inference.read_ahead``), and also one photo at a time; dlib
 is timed in a plain loop, as its users run it, and with the same read-ahead.
 """
 from __future__ import annotations
@@ -31,8 +31,8 @@ from test_time import TEST_TIME, load_predictors  # noqa: E402
 
 from uglli_core import LandmarkPredictor, load_image, read_ahead, read_manifest  # noqa: E402
 from uglli_core.cli import main as uglli  # noqa: E402
-from uglli_core.detect import FaceDetector  # noqa: E402
-from uglli_core.read_ahead import default_workers, network_threads  # noqa: E402
+from uglli_core.detection.detect import FaceDetector  # noqa: E402
+from uglli_core.inference.read_ahead import default_workers, network_threads  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 

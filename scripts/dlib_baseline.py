@@ -16,9 +16,9 @@ from pathlib import Path
 import dlib
 import numpy as np
 
-from uglli_core.detect import HOG_CALIBRATION
-from uglli_core.geometry import Box, best_overlap
-from uglli_core.photo_like import MATCH_IOU
+from uglli_core.detection.detect import HOG_CALIBRATION
+from uglli_core.maths.geometry import Box, best_overlap
+from uglli_core.training.photo_like import MATCH_IOU
 
 
 def shape_predictor_path() -> Path:

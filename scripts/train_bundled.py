@@ -13,7 +13,7 @@ Seven ``fit`` runs, one after the other, each in its own folder of the run direc
    annotations' offset. A moving average of the weights is kept from the start.
 2. ``detector-boxes/``, ``DETECTOR_STAGE`` (6 epochs from base's final weights, lower
    learning rate): the same, with our detector's box for 40% of the faces not given a
-   tight box, found once in photo-like images (``uglli_core.training_boxes``).
+   tight box, found once in photo-like images (``uglli_core.training.training_boxes``).
 3. ``framer/``, ``FRAMER`` (30 epochs from ImageNet weights): a small network (96 px,
    one hourglass) whose points only frame the face, so that the model sees the same
    frame whatever box it is given. The model file carries it.
@@ -24,7 +24,7 @@ Seven ``fit`` runs, one after the other, each in its own folder of the run direc
    more of what ordinary photos do to a face (60% small, 50% JPEG, 20% blurred).
 6. ``framer-clean/`` and 7. ``clean/`` (``CLEAN_FRAMER``, ``CLEAN_STAGE``): the framer
    and the model of stages 3 and 5 trained further with labels read in the 300-W
-   convention (1-based files, 0-based inside: ``uglli_core.pts``) and mirrored without
+   convention (1-based files, 0-based inside: ``uglli_core.files.pts``) and mirrored without
    any offset. Models up to v4 were trained on labels read one pixel off, and on files
    that carried a size-dependent offset of their own; these stages are how v5 left
    that offset behind. ``--from-model M`` starts them from the model file M (its
@@ -48,18 +48,18 @@ from pathlib import Path
 
 import numpy as np
 
-from uglli_core.calibration import (calibrated_corrected_scales, calibrated_posterior_scale, calibrated_scale,
-                                   calibrated_shift)
-from uglli_core.checkpoint import (BUNDLED_MODEL, FRAMER_FIELD, build_model, export_model, load_checkpoint,
-                                  save_checkpoint)
-from uglli_core.data import apply_split, read_manifest, save_split, split_records
-from uglli_core.detect import FaceDetector
-from uglli_core.model import ModelConfig
-from uglli_core.model_prior import PRIOR_FIELD, prior_field, training_prior_field
-from uglli_core.photo_like import build_set, crop_face, photo_like_face
-from uglli_core.predict import LandmarkPredictor
-from uglli_core.samples import AugmentConfig
-from uglli_core.train import TrainConfig, fit, json_lines_printer
+from uglli_core.detection.detect import FaceDetector
+from uglli_core.evaluation.calibration import (calibrated_corrected_scales, calibrated_posterior_scale,
+                                               calibrated_scale, calibrated_shift)
+from uglli_core.files.records import apply_split, read_manifest, save_split, split_records
+from uglli_core.inference.predict import LandmarkPredictor
+from uglli_core.nets.checkpoint import (BUNDLED_MODEL, FRAMER_FIELD, build_model, export_model, load_checkpoint,
+                                        save_checkpoint)
+from uglli_core.nets.model import ModelConfig
+from uglli_core.prior.model_prior import PRIOR_FIELD, prior_field, training_prior_field
+from uglli_core.training.photo_like import build_set, crop_face, photo_like_face
+from uglli_core.training.samples import AugmentConfig
+from uglli_core.training.train import TrainConfig, fit, json_lines_printer
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST = REPO.parent / "shared" / "datasets" / "300w" / "MANIFEST.csv"
@@ -126,7 +126,7 @@ def export(run_dir: Path, train: list) -> None:
     x and y shift that put its points where the annotations do, the covariance scale that
     calibrates its ellipses and those that calibrate them after the shape prior, with
     nothing corrected and after 1, 3 and 5 corrections, all measured on training faces
-    (uglli_core.calibration)."""
+    (uglli_core.evaluation.calibration)."""
     framer = load_checkpoint(run_dir / FRAMER_STAGE / "last.pt")
     # every stage trained on the same faces: the prior is theirs once, not merged per stage
     checkpoint = {**load_checkpoint(run_dir / MODEL_STAGE / "last.pt"), PRIOR_FIELD: training_prior_field(train),

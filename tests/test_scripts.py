@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from uglli_core.checkpoint import BUNDLED_MODEL, save_checkpoint
-from uglli_core.model import ModelConfig, UGLLINet
+from uglli_core.nets.checkpoint import BUNDLED_MODEL, save_checkpoint
+from uglli_core.nets.model import ModelConfig, UGLLINet
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 # Modules of the scripts, run through those that import them.

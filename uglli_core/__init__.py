@@ -8,19 +8,19 @@ The public API, for the app and for scripts::
     faces = predictor.predict(image, detect_faces(image))
     faces[0].landmarks, faces[0].covariances, faces[0].uncertainty
 """
-from .checkpoint import BUNDLED_MODEL, CheckpointError, describe, load_checkpoint
-from .data import (AnnotationIndex, DatasetError, FaceRecord, annotation_files, read_annotations, read_folder,
-                   read_manifest, read_records)
-from .finetune import FineTuneResult, evaluate_records, fine_tune
-from .folder_calibration import (CalibrationResult, FolderCalibration, calibrate_model,
-                                 learn_folder_calibration)
-from .geometry import Box
-from .images import IMAGE_EXTENSIONS, ImageReadError, is_image_file, load_image
-from .model_prior import load_shape_prior
-from .predict import FacePrediction, LandmarkPredictor
-from .pts import N_LANDMARKS, PtsError, read_pts, write_pts
-from .read_ahead import Prepared, network_threads, read_ahead
-from .shape_prior import ShapePrior, ShapePriorError
+from .files.images import IMAGE_EXTENSIONS, ImageReadError, is_image_file, load_image
+from .files.pts import N_LANDMARKS, PtsError, read_pts, write_pts
+from .files.records import (AnnotationIndex, DatasetError, FaceRecord, annotation_files, read_annotations,
+                            read_folder, read_manifest, read_records)
+from .inference.predict import FacePrediction, LandmarkPredictor
+from .inference.read_ahead import Prepared, network_threads, read_ahead
+from .maths.geometry import Box
+from .nets.checkpoint import BUNDLED_MODEL, CheckpointError, describe, load_checkpoint
+from .prior.folder_calibration import FolderCalibration
+from .prior.model_prior import load_shape_prior
+from .prior.shape_prior import ShapePrior, ShapePriorError
+from .tuning.finetune import FineTuneResult, evaluate_records, fine_tune
+from .tuning.folder_calibration import CalibrationResult, calibrate_model, learn_folder_calibration
 
 __all__ = [
     "AnnotationIndex", "BUNDLED_MODEL", "Box", "CalibrationResult", "CheckpointError", "DatasetError",
@@ -34,6 +34,6 @@ __all__ = [
 
 
 def detect_faces(image):
-    """Face boxes (x0, y0, x1, y1) in an (H, W, 3) RGB image; see :mod:`uglli_core.detect`."""
-    from .detect import detect_faces as detect  # the detector loads its model on first use
+    """Face boxes (x0, y0, x1, y1) in an (H, W, 3) RGB image; see :mod:`uglli_core.detection.detect`."""
+    from .detection.detect import detect_faces as detect  # the detector loads its model on first use
     return detect(image)

@@ -12,7 +12,7 @@ from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel, QMessageBox, QProgressBar,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from uglli_core.finetune import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
+from uglli_core.tuning.finetune import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
 
 from ..document.corrections import CHOICES, activation_risks, held_out_count, held_out_warning
 from ..views.loss_plot import TrainingPlot

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand
 
-from uglli_core.geometry import Box
+from uglli_core.maths.geometry import Box
 
 from .project import Face, ImageEntry, Project
 

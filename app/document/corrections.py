@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from uglli_core import FaceRecord
-from uglli_core.data import split_records
+from uglli_core.files.records import split_records
 
 from .project import BoxSource, Face, Project
 

@@ -21,8 +21,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from uglli_core import AnnotationIndex, ImageReadError, load_image, write_pts
-from uglli_core.images import image_size
-from uglli_core.pts import COORDINATES, atomic_write_text
+from uglli_core.files.images import image_size
+from uglli_core.files.pts import COORDINATES, atomic_write_text
 
 from .imglab import IMGLAB_NAME, imglab_file_name, imglab_xml
 from .landmark_geometry import CONTOURS

@@ -16,10 +16,9 @@ from typing import Callable, Iterator
 import numpy as np
 
 from uglli_core import N_LANDMARKS, FacePrediction
-from uglli_core.geometry import Box
-from uglli_core.metrics import mahalanobis_squared
-from uglli_core.predict import point_scores
-
+from uglli_core.inference.predict import point_scores
+from uglli_core.maths.geometry import Box
+from uglli_core.maths.metrics import mahalanobis_squared
 
 NO_FACE_FOUND = "no face found: draw its box by hand (Edit → Face Boxes)"
 PROBLEM_SEPARATOR = "; "

@@ -8,7 +8,7 @@ evaluate`` and ``train``); images with neither are left for the face detector.
 Opening a folder of tens of thousands of images must stay quick, so no image file
 is opened here: whether a box or an annotation fits its image is checked when the
 image is read for prediction (:mod:`app.workers.prediction`), with the same rule
-(:func:`uglli_core.images.box_problem`) that ``uglli predict`` applies.
+(:func:`uglli_core.files.images.box_problem`) that ``uglli predict`` applies.
 """
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from typing import Callable
 import numpy as np
 
 from uglli_core import AnnotationIndex, PtsError, read_annotations, read_pts
-from uglli_core.data import manifest_annotation_file, read_folder_manifest, tight_box
-from uglli_core.geometry import Box
-from uglli_core.images import list_image_files
+from uglli_core.files.images import list_image_files
+from uglli_core.files.records import manifest_annotation_file, read_folder_manifest, tight_box
+from uglli_core.maths.geometry import Box
 
 from .project import PROBLEM_SEPARATOR, BoxSource, display_text
 
@@ -48,7 +48,7 @@ class FoundImage:
 
 def list_images(folder: Path) -> list[str]:
     """Relative paths of the image files under ``folder``, walked as
-    :func:`uglli_core.images.list_image_files` walks it (hidden entries skipped, links to
+    :func:`uglli_core.files.images.list_image_files` walks it (hidden entries skipped, links to
     folders not followed), '/'-separated and sorted."""
     folder = Path(folder)
     prefix = len(str(folder).rstrip(os.sep)) + 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QAbstractScrollArea, QLabel
 
-from uglli_core.metrics import mahalanobis_squared
+from uglli_core.maths.metrics import mahalanobis_squared
 
 from ..document.colour_scale import ColourScale
 from ..document.project import Face, PointSource

@@ -1,6 +1,6 @@
 """Live plot of a fine-tuning run: loss per step and per epoch, and NME_io on the held-out
 faces of the model to be saved (the blend of the fine-tuned weights with the starting ones,
-as ``uglli_core.finetune.HeldOutProgress`` measures it), beside that of the fine-tuned
+as ``uglli_core.tuning.finetune.HeldOutProgress`` measures it), beside that of the fine-tuned
 weights alone. The last point of the first is the figure reported."""
 from __future__ import annotations
 

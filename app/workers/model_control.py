@@ -20,8 +20,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from uglli_core import CheckpointError
-from uglli_core.checkpoint import model_identity
-from uglli_core.finetune import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
+from uglli_core.nets.checkpoint import model_identity
+from uglli_core.tuning.finetune import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
 
 from ..document.corrections import (MIN_FACES, corrected_faces, face_records, held_out_count, mean_uncertainty,
                                     other_model_faces, uncertainty_moved)

@@ -26,12 +26,12 @@ from typing import NamedTuple
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
-from uglli_core import (CheckpointError, ImageReadError, LandmarkPredictor, Prepared,
-                        annotation_files, detect_faces, load_image, network_threads, read_ahead)
-from uglli_core.checkpoint import model_identity
-from uglli_core.data import MANIFEST_NAME, tight_box
-from uglli_core.geometry import Box
-from uglli_core.images import box_problem
+from uglli_core import (CheckpointError, ImageReadError, LandmarkPredictor, Prepared, annotation_files, detect_faces,
+                        load_image, network_threads, read_ahead)
+from uglli_core.files.images import box_problem
+from uglli_core.files.records import MANIFEST_NAME, tight_box
+from uglli_core.maths.geometry import Box
+from uglli_core.nets.checkpoint import model_identity
 
 from ..document.project import BoxSource, Face, Project
 from .threads import start_worker_thread

@@ -23,9 +23,9 @@ PHOTO_NAMES = ["1051618982", "111076519"]
 
 
 def _untrained_model(tmp_path_factory, channels: int) -> Path:
-    from uglli_core.checkpoint import save_checkpoint
-    from uglli_core.model import ModelConfig, UGLLINet
-    from uglli_core.model_prior import PRIOR_FIELD, load_shape_prior, prior_field
+    from uglli_core.nets.checkpoint import save_checkpoint
+    from uglli_core.nets.model import ModelConfig, UGLLINet
+    from uglli_core.prior.model_prior import PRIOR_FIELD, load_shape_prior, prior_field
 
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("model") / f"tiny{channels}.pt"

@@ -230,7 +230,7 @@ def test_an_annotation_is_drawn_on_the_pixel_its_file_names(qtbot, make_window, 
     convention): the marker sits on that pixel's centre on screen."""
     import cv2
 
-    from uglli_core.pts import N_LANDMARKS
+    from uglli_core.files.pts import N_LANDMARKS
     image = np.zeros((120, 100, 3), np.uint8)
     image[20, 10] = 255
     cv2.imwrite(str(tmp_path / "dot.png"), image)

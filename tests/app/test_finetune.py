@@ -12,7 +12,7 @@ from app.document.corrections import activation_risks
 from app.workers.model_control import FineTuneSettings
 from app.document.model_versions import state_dir
 from uglli_core import load_checkpoint
-from uglli_core.finetune import DEFAULT_LR
+from uglli_core.tuning.finetune import DEFAULT_LR
 
 N_FACES = 9          # 7 corrected faces to train on, 2 left for the model
 N_CORRECTED = 7

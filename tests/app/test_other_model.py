@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFileDialog, QToolButton
 
 from app.document.store import DATABASE_NAME
 from app.workers.model_control import OTHER_MODEL
-from uglli_core.checkpoint import model_identity
+from uglli_core.nets.checkpoint import model_identity
 
 ANOTHER_MODEL = "predicted by another model"
 

@@ -55,7 +55,7 @@ def test_detector_finds_faces_and_misses_are_reported(qtbot, make_window, open_a
 def test_missing_detector_is_a_message_not_a_crash(qtbot, make_window, open_and_predict, photos_folder,
                                                    monkeypatch):
     def no_detector(image):
-        raise ImportError("No module named 'uglli_core.detect'")
+        raise ImportError("No module named 'uglli_core.detection.detect'")
 
     monkeypatch.setattr(app.workers.prediction, "detect_faces", no_detector)
     window = make_window()
@@ -92,7 +92,7 @@ def test_a_broken_model_file_is_reported(qtbot, make_window, crops_folder, tmp_p
 
 
 def test_the_real_detector_boxes_whole_photos(qtbot, make_window, open_and_predict, photos_folder):
-    pytest.importorskip("uglli_core.detect")
+    pytest.importorskip("uglli_core.detection.detect")
     (photos_folder / "111076519.jpg").unlink()  # one photo is enough: about a second of HOG
     window = make_window()
     project = open_and_predict(window, photos_folder)

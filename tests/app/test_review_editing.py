@@ -11,7 +11,7 @@ from app.document.project import BoxSource, Face, ImageEntry
 from app.document.triage import next_uncertain_point
 from app.window.session import LEGEND_KEY, settings
 from uglli_core import FacePrediction
-from uglli_core.metrics import mahalanobis_squared
+from uglli_core.maths.metrics import mahalanobis_squared
 
 CTRL, SHIFT = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
 OFF_IMAGE = 30        # the point the crafted prediction puts off the photo

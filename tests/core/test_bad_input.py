@@ -16,12 +16,12 @@ import pytest
 from bad_inputs import (load_faces, synthetic_faces, write_bad_manifests, write_image_cases, write_manifest_rows,
                         write_pts_cases)
 
-from uglli_core.checkpoint import save_checkpoint
 from uglli_core.cli import main
-from uglli_core.data import DatasetError, read_folder, read_manifest, read_records
-from uglli_core.images import ImageReadError, image_size, load_image
-from uglli_core.model import ModelConfig, UGLLINet
-from uglli_core.pts import PtsError, read_pts
+from uglli_core.files.images import ImageReadError, image_size, load_image
+from uglli_core.files.pts import PtsError, read_pts
+from uglli_core.files.records import DatasetError, read_folder, read_manifest, read_records
+from uglli_core.nets.checkpoint import save_checkpoint
+from uglli_core.nets.model import ModelConfig, UGLLINet
 
 PTS_IMAGE_SIZE = (192, 192)  # write_pts_cases' images
 

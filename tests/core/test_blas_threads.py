@@ -3,11 +3,10 @@
 import threading
 
 import numpy as np
-import pytest
 
-from uglli_core import shape_prior
-from uglli_core.model_prior import load_shape_prior
-from uglli_core.shape_prior import _blas_libraries, one_blas_thread
+from uglli_core.prior import shape_prior
+from uglli_core.prior.model_prior import load_shape_prior
+from uglli_core.prior.shape_prior import _blas_libraries, one_blas_thread
 
 
 class ProcessWideCount:

@@ -1,11 +1,11 @@
 import numpy as np
 import torch
 
-from uglli_core.calibration import calibrated_scale, calibrated_shift
-from uglli_core.checkpoint import save_checkpoint
-from uglli_core.metrics import CALIBRATED_COVERAGE, mahalanobis_squared
-from uglli_core.model import ModelConfig, UGLLINet
-from uglli_core.predict import LandmarkPredictor
+from uglli_core.evaluation.calibration import calibrated_scale, calibrated_shift
+from uglli_core.inference.predict import LandmarkPredictor
+from uglli_core.maths.metrics import CALIBRATED_COVERAGE, mahalanobis_squared
+from uglli_core.nets.checkpoint import save_checkpoint
+from uglli_core.nets.model import ModelConfig, UGLLINet
 
 
 def coverage(predictor, faces):

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from uglli_core.checkpoint import CheckpointError, build_model, export_model, load_checkpoint, save_checkpoint
-from uglli_core.model import ModelConfig, UGLLINet
-from uglli_core.predict import LandmarkPredictor
+from uglli_core.inference.predict import LandmarkPredictor
+from uglli_core.nets.checkpoint import CheckpointError, build_model, export_model, load_checkpoint, save_checkpoint
+from uglli_core.nets.model import ModelConfig, UGLLINet
 
 
 def test_a_model_file_alone_rebuilds_the_network(tmp_path):

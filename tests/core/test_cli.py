@@ -6,13 +6,13 @@ import sys
 import numpy as np
 import pytest
 
-from uglli_core.checkpoint import save_checkpoint
 from uglli_core.cli import main
-from uglli_core.images import load_image
-from uglli_core.model import ModelConfig, UGLLINet
-from uglli_core.model_prior import PRIOR_FIELD, load_shape_prior, prior_field
-from uglli_core.predict import LandmarkPredictor
-from uglli_core.pts import read_pts
+from uglli_core.files.images import load_image
+from uglli_core.files.pts import read_pts
+from uglli_core.inference.predict import LandmarkPredictor
+from uglli_core.nets.checkpoint import save_checkpoint
+from uglli_core.nets.model import ModelConfig, UGLLINet
+from uglli_core.prior.model_prior import PRIOR_FIELD, load_shape_prior, prior_field
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +123,8 @@ def test_predict_on_photos_gives_the_same_json_with_and_without_read_ahead(datas
 
 def test_predict_batches_faces_across_images_within_a_memory_budget(five_faces, tiny_model, tmp_path,
                                                                      monkeypatch):
-    import uglli_core.cli as cli
-    from uglli_core.predict import LandmarkPredictor
+    import uglli_core.cli.predict_command as cli
+    from uglli_core.inference.predict import LandmarkPredictor
 
     batches = []
     predict_faces = LandmarkPredictor.predict_faces
@@ -168,7 +168,7 @@ def test_predict_takes_the_faces_of_pts_files_beside_images_with_their_numbers(d
 
 
 def test_every_option_has_help_and_lists_its_allowed_values():
-    from uglli_core.cli import build_parser
+    from uglli_core.cli.main import build_parser
 
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command").choices
@@ -185,7 +185,7 @@ def test_every_option_has_help_and_lists_its_allowed_values():
 def test_progress_is_a_bar_on_a_terminal_and_json_lines_when_asked():
     import io
 
-    from uglli_core.progress import ProgressReporter
+    from uglli_core.cli.progress import ProgressReporter
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -210,7 +210,7 @@ def test_progress_is_a_bar_on_a_terminal_and_json_lines_when_asked():
 
 
 def test_an_undefined_figure_is_written_as_null_not_nan():
-    from uglli_core.json_text import dumps
+    from uglli_core.files.json_text import dumps
     assert json.loads(dumps({"pearson_image": float("nan"), "runs": [1.5, float("inf")]})) == \
         {"pearson_image": None, "runs": [1.5, None]}
 

@@ -4,9 +4,9 @@ import shutil
 
 import pytest
 
-from uglli_core.checkpoint import load_checkpoint, save_checkpoint
 from uglli_core.cli import main
-from uglli_core.model import ModelConfig, UGLLINet
+from uglli_core.nets.checkpoint import load_checkpoint, save_checkpoint
+from uglli_core.nets.model import ModelConfig, UGLLINet
 
 TINY = ModelConfig(n_stacks=1, channels=16, input_size=64, heatmap_size=16, hourglass_depth=2)
 TEST_TIME = {"covariance_scale": 0.7, "mirror_shift": 0.001}

@@ -19,5 +19,5 @@ def test_import_linter_contract_holds():
 
 
 def test_using_the_core_loads_no_qt():
-    assert_imports_load_none_of(("uglli_core", "uglli_core.cli", "uglli_core.train", "uglli_core.evaluate",
-                                 "uglli_core.finetune"), GUI_PACKAGES + ("app",))
+    assert_imports_load_none_of(("uglli_core", "uglli_core.cli.main", "uglli_core.training.train", "uglli_core.evaluation.evaluate",
+                                 "uglli_core.tuning.finetune"), GUI_PACKAGES + ("app",))

@@ -6,11 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from uglli_core.data import (DatasetError, FaceRecord, annotation_files, apply_split, read_folder, read_manifest,
-                             read_records, save_split, source_photo, split_records, tight_box)
-from uglli_core.geometry import MIRROR_68
-from uglli_core.pts import write_pts
-from uglli_core.samples import AugmentConfig, FaceCrops, FacePatch, cut_patches
+from uglli_core.files.pts import write_pts
+from uglli_core.files.records import (DatasetError, FaceRecord, annotation_files, apply_split, read_folder,
+                                      read_manifest, read_records, save_split, source_photo, split_records, tight_box)
+from uglli_core.maths.geometry import MIRROR_68
+from uglli_core.training.samples import AugmentConfig, FaceCrops, FacePatch, cut_patches
 
 VALIDATION_SPLIT = Path(__file__).resolve().parents[2] / "resources" / "val_split.json"
 

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from uglli_core.detect import VIEW_TURNED_A, VIEW_TURNED_B, BoxCalibration, FaceDetector, detect_faces
-from uglli_core.geometry import box_iou
+from uglli_core.detection.detect import VIEW_TURNED_A, VIEW_TURNED_B, BoxCalibration, FaceDetector, detect_faces
+from uglli_core.maths.geometry import box_iou
 
 AFW = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "afw-photos"
 # Eight photos, 23 faces: groups of 7, 6 and 3 (small faces), pairs and single faces,
@@ -100,7 +100,7 @@ def test_rejects_images_that_are_not_rgb8(detector):
 def test_threads_sharing_one_detector_get_the_serial_results(detector):
     """dlib's detector holds its image pyramid while it works; FaceDetector lends each
     call its own, so the app's read-ahead threads can share one FaceDetector."""
-    from uglli_core.read_ahead import read_ahead
+    from uglli_core.inference.read_ahead import read_ahead
 
     images = [read_rgb(name) for name in PHOTOS[:4]] * 2
     serial = [detector.detect(image) for image in images]

@@ -2,9 +2,9 @@
 import pytest
 import torch
 
-from uglli_core.encoder import PyramidEncoder, load_imagenet_weights
-from uglli_core.losses import heatmap_error, heatmap_targets, stacked_loss
-from uglli_core.model import ModelConfig, UGLLINet
+from uglli_core.nets.encoder import PyramidEncoder, load_imagenet_weights
+from uglli_core.nets.model import ModelConfig, UGLLINet
+from uglli_core.training.losses import heatmap_error, heatmap_targets, stacked_loss
 
 PYRAMID = ModelConfig(encoder="mobilenet_v2", input_size=64, heatmap_size=16, channels=32, hourglass_depth=2)
 

@@ -3,10 +3,10 @@ against the box it was given (issue 20, item 3)."""
 import numpy as np
 import pytest
 
-from uglli_core.data import read_manifest
-from uglli_core.images import load_image
-from uglli_core.metrics import point_uncertainty
-from uglli_core.predict import FacePrediction, LandmarkPredictor, point_scores
+from uglli_core.files.images import load_image
+from uglli_core.files.records import read_manifest
+from uglli_core.inference.predict import FacePrediction, LandmarkPredictor, point_scores
+from uglli_core.maths.metrics import point_uncertainty
 
 
 def grown(box, factor: float):

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from uglli_core import BUNDLED_MODEL, LandmarkPredictor, fine_tune, load_image, read_manifest
-from uglli_core.data import apply_split
+from uglli_core.files.records import apply_split
 
 
 def _nme_io(predictor, faces):

@@ -3,12 +3,12 @@ import time
 
 import numpy as np
 
-from uglli_core.data import read_manifest
-from uglli_core.evaluate import evaluate
-from uglli_core.model import ModelConfig
-from uglli_core.predict import LandmarkPredictor
-from uglli_core.samples import AugmentConfig
-from uglli_core.train import TrainConfig, fit
+from uglli_core.evaluation.evaluate import evaluate
+from uglli_core.files.records import read_manifest
+from uglli_core.inference.predict import LandmarkPredictor
+from uglli_core.nets.model import ModelConfig
+from uglli_core.training.samples import AugmentConfig
+from uglli_core.training.train import TrainConfig, fit
 
 
 def test_small_model_fits_eight_faces(datasets, tmp_path):

@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 import torch
 
-from uglli_core.checkpoint import CheckpointError, export_model, load_checkpoint, save_checkpoint
 from uglli_core.cli import main
-from uglli_core.data import FaceRecord
-from uglli_core.folder_calibration import (FIELD, FolderCalibration, calibration_in, interocular,
-                                           learn_folder_calibration, shrunk_offsets)
-from uglli_core.images import load_image
-from uglli_core.metrics import OUTER_EYE_CORNERS, mahalanobis_squared
-from uglli_core.model import ModelConfig, UGLLINet
-from uglli_core.model_prior import PRIOR_FIELD, load_shape_prior, prior_field
-from uglli_core.predict import LandmarkPredictor
-from uglli_core.shape_prior import Similarity
+from uglli_core.files.images import load_image
+from uglli_core.files.records import FaceRecord
+from uglli_core.inference.predict import LandmarkPredictor
+from uglli_core.maths.metrics import OUTER_EYE_CORNERS, mahalanobis_squared
+from uglli_core.nets.checkpoint import CheckpointError, export_model, load_checkpoint, save_checkpoint
+from uglli_core.nets.model import ModelConfig, UGLLINet
+from uglli_core.prior.folder_calibration import FIELD, FolderCalibration, calibration_in, interocular
+from uglli_core.prior.model_prior import PRIOR_FIELD, load_shape_prior, prior_field
+from uglli_core.prior.shape_prior import Similarity
+from uglli_core.tuning.folder_calibration import learn_folder_calibration, shrunk_offsets
 
 TINY = ModelConfig(n_stacks=1, channels=16, input_size=64, heatmap_size=16, hourglass_depth=2)
 # the synthetic folder: its annotations sit off the network's points by these offsets, in

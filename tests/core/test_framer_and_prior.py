@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from uglli_core.calibration import (calibrated_corrected_scales, calibrated_posterior_scale, calibrated_scale,
-                                   coverage_after_corrections)
-from uglli_core.checkpoint import FRAMER_FIELD, CheckpointError, cpu_state_dict, describe, load_checkpoint, \
-    save_checkpoint
-from uglli_core.data import tight_box
-from uglli_core.metrics import CALIBRATED_COVERAGE, mahalanobis_squared
-from uglli_core.model import ModelConfig, UGLLINet
-from uglli_core.model_prior import PRIOR_FIELD, load_shape_prior, prior_field, prior_in
-from uglli_core.predict import LandmarkPredictor
-from uglli_core.shape_prior import ShapePrior
+from uglli_core.evaluation.calibration import (calibrated_corrected_scales, calibrated_posterior_scale,
+                                               calibrated_scale, coverage_after_corrections)
+from uglli_core.files.records import tight_box
+from uglli_core.inference.predict import LandmarkPredictor
+from uglli_core.maths.metrics import CALIBRATED_COVERAGE, mahalanobis_squared
+from uglli_core.nets.checkpoint import (FRAMER_FIELD, CheckpointError, cpu_state_dict, describe, load_checkpoint,
+                                        save_checkpoint)
+from uglli_core.nets.model import ModelConfig, UGLLINet
+from uglli_core.prior.model_prior import PRIOR_FIELD, load_shape_prior, prior_field, prior_in
+from uglli_core.prior.shape_prior import ShapePrior
 
 MODEL = ModelConfig(channels=16)
 FRAMER = ModelConfig(n_stacks=1, channels=16, input_size=64, heatmap_size=16, hourglass_depth=2)

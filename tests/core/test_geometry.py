@@ -2,7 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
-from uglli_core.geometry import MIRROR_68, crop_transform, similarity_about, transform_covariances, transform_points, warp
+from uglli_core.maths.geometry import (MIRROR_68, crop_transform, similarity_about, transform_covariances,
+                                       transform_points, warp)
 
 
 def test_crop_then_uncrop_returns_points_and_covariances():

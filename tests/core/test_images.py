@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from uglli_core.images import ImageReadError, load_image
+from uglli_core.files.images import ImageReadError, load_image
 
 
 def _picture():

@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from uglli_core.losses import gaussian_nll, stacked_loss, squared_error
+from uglli_core.training.losses import gaussian_nll, squared_error, stacked_loss
 
 
 def _random_cholesky(shape):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from uglli_core.metrics import CALIBRATED_COVERAGE, landmark_metrics
+from uglli_core.maths.metrics import CALIBRATED_COVERAGE, landmark_metrics
 
 
 def _faces(n=50, seed=0):

@@ -1,6 +1,6 @@
 import torch
 
-from uglli_core.model import ModelConfig, UGLLINet, covariance, fold_batch_norms
+from uglli_core.nets.model import ModelConfig, UGLLINet, covariance, fold_batch_norms
 
 TINY = ModelConfig(n_stacks=2, channels=32)
 

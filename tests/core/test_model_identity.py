@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from uglli_core import CheckpointError, LandmarkPredictor, load_checkpoint
-from uglli_core.checkpoint import export_model, model_identity, save_checkpoint
 from uglli_core.cli import main
-from uglli_core.model import ModelConfig, UGLLINet
+from uglli_core.nets.checkpoint import export_model, model_identity, save_checkpoint
+from uglli_core.nets.model import ModelConfig, UGLLINet
 
 
 def _model(path, seed=0):

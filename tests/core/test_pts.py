@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from uglli_core.pts import PtsError, format_pts, parse_pts, read_pts, write_pts
+from uglli_core.files.pts import PtsError, format_pts, parse_pts, read_pts, write_pts
 
 
 def _points():

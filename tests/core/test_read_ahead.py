@@ -5,7 +5,7 @@ import time
 import pytest
 import torch
 
-from uglli_core.read_ahead import network_threads, read_ahead
+from uglli_core.inference.read_ahead import network_threads, read_ahead
 
 
 @pytest.mark.parametrize("workers", [0, 1, 3])

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from uglli_core.checkpoint import load_checkpoint, save_checkpoint
-from uglli_core.data import read_manifest
-from uglli_core.geometry import MIRROR_68
-from uglli_core.model import ModelConfig, UGLLINet
-from uglli_core.model_prior import PRIOR_FIELD, load_shape_prior, prior_field, prior_in
-from uglli_core.predict import LandmarkPredictor
-from uglli_core.shape_prior import ShapePrior, ShapePriorError, Similarity, align_shapes, mirror_shapes
-from uglli_core.train import TrainConfig, fit
+from uglli_core.files.records import read_manifest
+from uglli_core.inference.predict import LandmarkPredictor
+from uglli_core.maths.geometry import MIRROR_68
+from uglli_core.nets.checkpoint import load_checkpoint, save_checkpoint
+from uglli_core.nets.model import ModelConfig, UGLLINet
+from uglli_core.prior.model_prior import PRIOR_FIELD, load_shape_prior, prior_field, prior_in
+from uglli_core.prior.shape_prior import ShapePrior, ShapePriorError, Similarity, align_shapes, mirror_shapes
+from uglli_core.training.train import TrainConfig, fit
 
 TINY = ModelConfig(n_stacks=1, channels=16, input_size=64, heatmap_size=16, hourglass_depth=2)
 

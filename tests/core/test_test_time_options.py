@@ -2,11 +2,11 @@
 import numpy as np
 import torch
 
-from uglli_core.checkpoint import save_checkpoint
-from uglli_core.data import tight_box
-from uglli_core.geometry import MIRROR_68, average_gaussians, unmirror
-from uglli_core.model import ModelConfig, UGLLINet
-from uglli_core.predict import LandmarkPredictor
+from uglli_core.files.records import tight_box
+from uglli_core.inference.predict import LandmarkPredictor
+from uglli_core.maths.geometry import MIRROR_68, average_gaussians, unmirror
+from uglli_core.nets.checkpoint import save_checkpoint
+from uglli_core.nets.model import ModelConfig, UGLLINet
 
 
 def random_gaussians(rng, n=68):

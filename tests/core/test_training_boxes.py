@@ -6,14 +6,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from uglli_core import training_boxes
-from uglli_core.data import read_manifest
-from uglli_core.geometry import box_iou
-from uglli_core.model import ModelConfig
-from uglli_core.photo_like import MATCH_IOU
-from uglli_core.samples import AugmentConfig, FaceCrops, cut_patches
-from uglli_core.train import TrainConfig, fit
-from uglli_core.training_boxes import CACHE_NAME, attach_detected_boxes
+from uglli_core.training import training_boxes
+from uglli_core.files.records import read_manifest
+from uglli_core.maths.geometry import box_iou
+from uglli_core.nets.model import ModelConfig
+from uglli_core.training.photo_like import MATCH_IOU
+from uglli_core.training.samples import AugmentConfig, FaceCrops, cut_patches
+from uglli_core.training.train import TrainConfig, fit
+from uglli_core.training.training_boxes import CACHE_NAME, attach_detected_boxes
 
 STILL = dict(scale=0.0, rotation=0.0, shift=0.0, flip=0.0, colour=0.0, grey=0.0, occlusion=0.0)
 

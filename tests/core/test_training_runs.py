@@ -8,11 +8,11 @@ import sys
 import pytest
 import torch
 
-from uglli_core.averaging import WeightAverage, blend_weights
-from uglli_core.checkpoint import export_model, load_checkpoint
-from uglli_core.data import read_manifest
-from uglli_core.model import ModelConfig, UGLLINet
-from uglli_core.train import TrainConfig, fit
+from uglli_core.files.records import read_manifest
+from uglli_core.nets.checkpoint import export_model, load_checkpoint
+from uglli_core.nets.model import ModelConfig, UGLLINet
+from uglli_core.training.averaging import WeightAverage, blend_weights
+from uglli_core.training.train import TrainConfig, fit
 
 TINY = ModelConfig(n_stacks=1, channels=16, input_size=64, heatmap_size=16, hourglass_depth=2)
 
@@ -113,7 +113,7 @@ def test_a_run_started_from_a_model_keeps_how_that_model_runs(faces, tmp_path):
     """``uglli train --init`` and fine-tuning: the parent's framer and test-time options
     (mirror shift, covariance scales, framing, prior fusion) are in every checkpoint,
     also after a resume."""
-    from uglli_core.checkpoint import FRAMER_FIELD, cpu_state_dict, save_checkpoint
+    from uglli_core.nets.checkpoint import FRAMER_FIELD, cpu_state_dict, save_checkpoint
 
     test_time = {"frame_first": True, "covariance_scale": 0.8, "mirror_shift": 0.002}
     framer = {"model_config": dataclasses.asdict(TINY), "state_dict": cpu_state_dict(UGLLINet(TINY))}

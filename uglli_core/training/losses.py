@@ -1,4 +1,4 @@
-"""Losses on the per-hourglass outputs of :class:`~uglli_core.model.UGLLINet`."""
+"""Losses on the per-hourglass outputs of :class:`~uglli_core.nets.model.UGLLINet`."""
 from __future__ import annotations
 
 import torch

@@ -13,7 +13,7 @@ import copy
 
 import torch
 
-from .model import UGLLINet
+from ..nets.model import UGLLINet
 
 
 class WeightAverage:

@@ -1,10 +1,10 @@
 """Our detector's boxes for the training faces, so the model learns the box it is fed.
 
-Users' photos reach the model through :class:`~uglli_core.detect.FaceDetector`, whose
+Users' photos reach the model through :class:`~uglli_core.detection.detect.FaceDetector`, whose
 boxes sit around a face differently from the 300-W boxes the model otherwise trains
 with (mean IoU 0.77 after calibration; how much differently depends on the face's pose
 and size). Each training face is therefore looked for once the way a user's photo is:
-in its photo-like image (:func:`~uglli_core.photo_like.photo_like_face`: shrunk to a face
+in its photo-like image (:func:`~uglli_core.training.photo_like.photo_like_face`: shrunk to a face
 of 40–250 px and JPEG-compressed, drawn per face from the run's seed), and the box found
 is mapped back to the record's own pixels. Training then draws that box for a share of
 the faces (``AugmentConfig.detector_box``).
@@ -18,11 +18,11 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from .data import FaceRecord
-from .detect import FaceDetector
-from .geometry import Box
+from ..detection.detect import FaceDetector
+from ..files.pts import atomic_write_text
+from ..files.records import FaceRecord
+from ..maths.geometry import Box
 from .photo_like import photo_like_face
-from .pts import atomic_write_text
 
 CACHE_NAME = "detected_boxes.json"
 

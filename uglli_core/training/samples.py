@@ -8,9 +8,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .data import FaceRecord, tight_box
-from .geometry import CROP_CONTEXT, MIRROR_68, crop_transform, similarity_about, transform_points, warp
-from .images import load_image
+from ..files.images import load_image
+from ..files.records import FaceRecord, tight_box
+from ..maths.geometry import CROP_CONTEXT, MIRROR_68, crop_transform, similarity_about, transform_points, warp
 
 # A cached patch spans this many crops' widths, so rotation, zoom-out and shifts of
 # the augmentation stay inside real pixels.
@@ -31,7 +31,7 @@ class AugmentConfig:
     box_jitter: float = 0.05    # per edge, for boxes made from the landmarks (as the paper)
     tight_box: float = 0.0      # probability of the landmarks' tight box instead of the given one
     detector_box: float = 0.0   # of the other faces, the share given our detector's box, where
-                                # it found them (uglli_core.training_boxes)
+                                # it found them (uglli_core.training.training_boxes)
     low_resolution: float = 0.0  # probability of showing the face at fewer pixels (down, then up)
     min_face: float = 30.0      # the smallest face size (box side in pixels) that shows
     jpeg: float = 0.0           # probability of JPEG compression (quality 30–90)

@@ -10,7 +10,7 @@ each validation face look like that, deterministically:
   shrunk, 10 enlarged by 17 % at most: their crop's box is smaller than the size drawn);
 * it is JPEG-compressed at a quality drawn from :data:`JPEG_QUALITIES` and decoded as the
   app decodes files;
-* the face is looked for with our :class:`~uglli_core.detect.FaceDetector`: the
+* the face is looked for with our :class:`~uglli_core.detection.detect.FaceDetector`: the
   detection with the best IoU with the known 300-W box, when that IoU is at least
   :data:`MATCH_IOU`; otherwise the face counts as missed (``detected_box`` is None).
 
@@ -32,10 +32,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .data import FaceRecord, tight_box
-from .detect import FaceDetector
-from .geometry import Box, best_overlap, resize_transform, transform_points
-from .images import decode_image, load_image
+from ..detection.detect import FaceDetector
+from ..files.images import decode_image, load_image
+from ..files.records import FaceRecord, tight_box
+from ..maths.geometry import Box, best_overlap, resize_transform, transform_points
 
 FACE_SIZES = (40.0, 250.0)       # px, 300-W box √(w·h), drawn log-uniformly
 JPEG_QUALITIES = (60, 95)        # inclusive; cameras and websites mostly save in this range

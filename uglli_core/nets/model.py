@@ -27,7 +27,7 @@ class ModelConfig:
     diag_floor: float = 0.05       # added to ELU + 1 on L's diagonal (crop pixels)
     heatmap_bias: float = 0.1      # positive initial bias so the ReLU is not dead at start
     # "stem": convolutions trained from scratch, hourglasses at the heatmap size.
-    # "mobilenet_v2": an ImageNet-pretrained pyramid (uglli_core.encoder); hourglasses
+    # "mobilenet_v2": an ImageNet-pretrained pyramid (uglli_core.nets.encoder); hourglasses
     # at input/8, heads upsampled to input/4 with the encoder's stride-4 detail.
     encoder: str = "stem"
     head_channels: int = 64        # width of the upsampling heads (mobilenet_v2)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .geometry import Box
+from ..maths.geometry import Box
 
 # dlib's HOG model holds five sub-detectors; 1 and 2 fire on faces turned to one side
 # or the other, and their boxes sit off the face's centre in opposite directions.

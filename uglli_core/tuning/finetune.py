@@ -9,14 +9,13 @@ from typing import Callable
 
 import numpy as np
 
-from .averaging import blend_weights
-from .checkpoint import export_model, load_checkpoint, shippable_fields
-from .data import FaceRecord, split_records
-from .evaluate import evaluate
-from .predict import FacePrediction, LandmarkPredictor
-from .samples import AugmentConfig
-from .train import Progress, TrainConfig, fit
-
+from ..evaluation.evaluate import evaluate
+from ..files.records import FaceRecord, split_records
+from ..inference.predict import FacePrediction, LandmarkPredictor
+from ..nets.checkpoint import export_model, load_checkpoint, shippable_fields
+from ..training.averaging import blend_weights
+from ..training.samples import AugmentConfig
+from ..training.train import Progress, TrainConfig, fit
 
 # Measured on the bundled model (tests/core/test_fine_tune_api.py, scripts/bench_finetune.py):
 # enough steps for a few dozen faces, gentle enough not to harm the other faces.

@@ -22,15 +22,17 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 
-from . import json_text
+from ..files import json_text
+from ..files.records import FaceRecord
+from ..maths.metrics import landmark_metrics, summary
+from ..nets.checkpoint import (FRAMER_FIELD, CheckpointError, build_model, cpu_state_dict, load_checkpoint,
+                               save_checkpoint)
+from ..nets.device import pick_device
+from ..nets.encoder import load_imagenet_weights
+from ..nets.model import ModelConfig, UGLLINet, covariance
+from ..prior.model_prior import training_prior_field
 from .averaging import WeightAverage
-from .checkpoint import FRAMER_FIELD, CheckpointError, build_model, cpu_state_dict, load_checkpoint, save_checkpoint
-from .data import FaceRecord
-from .encoder import load_imagenet_weights
 from .losses import stacked_loss
-from .metrics import landmark_metrics, summary
-from .model_prior import training_prior_field
-from .model import ModelConfig, UGLLINet, covariance
 from .samples import AugmentConfig, FaceCrops, cut_patches
 from .training_boxes import attach_detected_boxes
 
@@ -93,14 +95,6 @@ def json_lines_printer(stream=sys.stdout) -> Progress:
         stream.write(json_text.dumps(event) + "\n")
         stream.flush()
     return emit
-
-
-def pick_device(requested: str | None) -> torch.device:
-    if requested:
-        if requested.startswith("cuda") and not torch.cuda.is_available():
-            raise RuntimeError("CUDA was asked for but no CUDA device is available")
-        return torch.device(requested)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def learning_rate(config: TrainConfig, epoch: int) -> float:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .geometry import Box
+from ..maths.geometry import Box
 from .images import box_problem, image_size, is_image_file, list_image_files
 from .pts import PtsError, atomic_write_text, from_file_frame, read_pts
 
@@ -218,7 +218,7 @@ def read_folder(folder: str | os.PathLike, problems: list[str] | None = None,
                 skip: set[str] = frozenset()) -> list[FaceRecord]:
     """Annotated faces of a folder: images with ``<stem>.pts`` or ``<stem>_<k>.pts``, each
     face numbered as its file. Folders are walked as
-    :func:`~uglli_core.images.list_image_files` does; images named (relative) in ``skip``
+    :func:`~uglli_core.files.images.list_image_files` does; images named (relative) in ``skip``
     are left out."""
     folder = Path(folder)
     index = AnnotationIndex()

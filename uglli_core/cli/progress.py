@@ -1,7 +1,7 @@
 """Progress of a long ``uglli`` command on stderr: a bar on a terminal, JSON lines when
 asked for, nothing otherwise (stdout stays for the command's result).
 
-A reporter takes the progress events of :func:`uglli_core.train.fit` (``prepare``,
+A reporter takes the progress events of :func:`uglli_core.training.train.fit` (``prepare``,
 ``step``, ``epoch`` …) and those of ``predict`` and ``evaluate`` (``{"event": ...,
 "done": n, "total": m}``).
 """
@@ -11,7 +11,7 @@ import shutil
 import sys
 import time
 
-from . import json_text
+from ..files import json_text
 
 MODES = ("auto", "bar", "json", "none")
 REDRAW_S = 0.1      # a bar is redrawn at most this often (a step event may come every few ms)

@@ -22,7 +22,7 @@ FORMAT_VERSION = 1
 # package's own resources/ (pyproject.toml maps the checkout's folder there); in a
 # checkout, installed editable or not, the top-level resources/, a real file that
 # scripts/train_bundled.py writes.
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent      # uglli_core/
 _RESOURCES = _PACKAGE / "resources" if (_PACKAGE / "resources").is_dir() else _PACKAGE.parent / "resources"
 BUNDLED_MODEL = _RESOURCES / "uglli_default.pt"
 # A model file's small second network whose points frame the face before the model

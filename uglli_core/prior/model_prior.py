@@ -5,7 +5,7 @@ paths a user gives (``scripts/add_shape_prior.py --data`` builds one from a data
 the user names).
 
 In a checkpoint the prior is the field ``shape_prior``, a plain dict of tensors and
-numbers (see :meth:`uglli_core.shape_prior.ShapePrior.to_dict`), so that model files
+numbers (see :meth:`uglli_core.prior.shape_prior.ShapePrior.to_dict`), so that model files
 still load with ``torch.load(weights_only=True)``.
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import CheckpointError, load_checkpoint
-from .data import FaceRecord
+from ..files.records import FaceRecord
+from ..nets.checkpoint import CheckpointError, load_checkpoint
 from .shape_prior import ShapePrior, ShapePriorError
 
 PRIOR_FIELD = "shape_prior"

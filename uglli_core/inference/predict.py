@@ -9,16 +9,16 @@ from typing import Iterable
 import numpy as np
 import torch
 
-from .checkpoint import FRAMER_FIELD, CheckpointError, build_model, describe, load_checkpoint
-from .data import tight_box
-from .folder_calibration import calibration_in
-from .geometry import (Box, average_gaussians, crop_transform, transform_covariances, transform_points,
-                       unmirror, warp)
-from .metrics import box_size, point_uncertainty
-from .model import UGLLINet, covariance, fold_batch_norms
-from .model_prior import missing_prior, prior_for_model, prior_in
-from .shape_prior import ShapePrior
-from .train import pick_device
+from ..files.records import tight_box
+from ..maths.geometry import (Box, average_gaussians, crop_transform, transform_covariances, transform_points,
+                              unmirror, warp)
+from ..maths.metrics import box_size, point_uncertainty
+from ..nets.checkpoint import FRAMER_FIELD, CheckpointError, build_model, describe, load_checkpoint
+from ..nets.device import pick_device
+from ..nets.model import UGLLINet, covariance, fold_batch_norms
+from ..prior.folder_calibration import calibration_in
+from ..prior.model_prior import missing_prior, prior_for_model, prior_in
+from ..prior.shape_prior import ShapePrior
 
 
 @dataclass
@@ -102,9 +102,9 @@ class LandmarkPredictor:
         - ``flip``: each face also runs mirrored, and the two are averaged;
         - ``fuse_prior``: the points are fused with the model's shape prior (as a
           correction would be, with nothing corrected yet); a model file without a prior
-          raises :class:`~uglli_core.shape_prior.ShapePriorError` saying so;
+          raises :class:`~uglli_core.prior.shape_prior.ShapePriorError` saying so;
         - ``folder_calibration``: run with the folder calibration the file carries, if any
-          (``uglli calibrate``; see :mod:`uglli_core.folder_calibration`).
+          (``uglli calibrate``; see :mod:`uglli_core.tuning.folder_calibration`).
         """
         self.device = pick_device(device)
         self.test_time = {**TEST_TIME, **checkpoint.get("test_time", {})}
@@ -113,10 +113,10 @@ class LandmarkPredictor:
         self.frame_first = bool(self.test_time["frame_first"]) if frame_first is None else frame_first
         self.fuse_prior = bool(self.test_time["fuse_prior"]) if fuse_prior is None else fuse_prior
         # Σ × this puts 39.3% of true points inside their Mahalanobis-1 ellipse on the
-        # training faces, when run as the file says (uglli_core.calibration)
+        # training faces, when run as the file says (uglli_core.evaluation.calibration)
         self.covariance_scale = float(self.test_time["covariance_scale"])
         # from where the network puts a point to where the annotations put it, in x and y,
-        # as a share of the crop's side (see uglli_core.calibration)
+        # as a share of the crop's side (see uglli_core.evaluation.calibration)
         self.x_shift = float(self.test_time["x_shift"])
         self.y_shift = float(self.test_time["y_shift"])
         # a model trained with AugmentConfig.mirror_shift puts points that far right of the
@@ -151,7 +151,7 @@ class LandmarkPredictor:
 
     @property
     def identity(self) -> str | None:
-        """The model file's identity (:func:`~uglli_core.checkpoint.model_identity`), the
+        """The model file's identity (:func:`~uglli_core.nets.checkpoint.model_identity`), the
         same for a copy of the file; None for a model not read from a file."""
         return self.info["identity"]
 
@@ -162,9 +162,9 @@ class LandmarkPredictor:
         :attr:`~FacePrediction.observed`), ``fixed`` {point index: (x, y)} the points the
         reviewer placed → (landmarks, covariances) with the fixed points exactly where
         given and every other point moved as far as its covariance and the model's shape
-        prior let it (see :mod:`uglli_core.shape_prior`).
+        prior let it (see :mod:`uglli_core.prior.shape_prior`).
 
-        Raises :class:`~uglli_core.shape_prior.ShapePriorError` when the model file has no
+        Raises :class:`~uglli_core.prior.shape_prior.ShapePriorError` when the model file has no
         shape prior.
         """
         if self.shape_prior is None:

@@ -3,7 +3,7 @@ one scale on every covariance, so that the ellipses are as wide as the errors.
 
 Where: a network's points can sit off the annotations by a constant share of its crop.
 Up to v4 the 300-W labels were read one pixel off their convention (see
-``uglli_core.pts``), with a size-dependent offset of the files' own, about 2 px of 384
+``uglli_core.files.pts``), with a size-dependent offset of the files' own, about 2 px of 384
 right and below: a network learns such an offset in y, but not in x when it is trained
 with left-right mirroring (a mirrored face's labels are off by as much the other way).
 Whatever is left, the mean error on training crops in x and y, as a share of the
@@ -18,7 +18,7 @@ quantile of d². It is measured on training faces (never on the validation split
 run as the model file says, and stored in the file's ``test_time`` field. A model
 that fuses its points with its shape prior at prediction time gets a second scale, on
 the fused covariances, measured the same way and stored with the prior
-(:attr:`uglli_core.shape_prior.ShapePrior.posterior_scale`).
+(:attr:`uglli_core.prior.shape_prior.ShapePrior.posterior_scale`).
 """
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ from typing import Iterable
 
 import numpy as np
 
-from .geometry import Box, crop_transform
-from .metrics import CALIBRATED_COVERAGE, mahalanobis_squared
-from .predict import LandmarkPredictor
+from ..inference.predict import LandmarkPredictor
+from ..maths.geometry import Box, crop_transform
+from ..maths.metrics import CALIBRATED_COVERAGE, mahalanobis_squared
 
 
 def calibrated_scale(predictor: LandmarkPredictor,

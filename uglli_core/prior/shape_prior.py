@@ -18,7 +18,7 @@ The posterior mean x0 + P (P + R)⁻¹ (y − x0) moves each free point by as mu
 Σ_k lets it; the posterior covariance P − P (P + R)⁻¹ P gives the new ellipses, times
 ``posterior_scale``, or the scale measured after as many placed points
 (``corrected_scales``). Those scales are measured for the model the prior ships with
-(see :mod:`uglli_core.calibration`): the fusion takes the network's errors and the
+(see :mod:`uglli_core.evaluation.calibration`): the fusion takes the network's errors and the
 shape's deviations as independent, which they are not, so the raw posterior is too
 sure of itself, by a factor that changes as points are placed.
 
@@ -33,8 +33,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .geometry import MIRROR_68
-from .metrics import OUTER_EYE_CORNERS
+from ..maths.geometry import MIRROR_68
+from ..maths.metrics import OUTER_EYE_CORNERS
 
 N_POINTS = 68
 # Standard deviations, in inter-ocular distances of the mean shape placed on the face

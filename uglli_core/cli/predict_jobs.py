@@ -11,9 +11,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from .data import (MANIFEST_NAME, AnnotationIndex, FaceRecord, faces_by_image, normalised_name, read_annotations,
-                   read_folder_manifest, read_manifest, tight_box)
-from .images import list_image_files
+from ..files.images import list_image_files
+from ..files.records import (MANIFEST_NAME, AnnotationIndex, FaceRecord, faces_by_image, normalised_name,
+                             read_annotations, read_folder_manifest, read_manifest, tight_box)
 
 
 def manifest_jobs(manifest: str | Path):
@@ -28,7 +28,7 @@ def manifest_jobs(manifest: str | Path):
 
 def input_jobs(inputs: list[str], detect: bool = False):
     """[(name, path, faces)]: image files as given, folders walked as
-    :func:`~uglli_core.images.list_image_files` does (links to folders not followed).
+    :func:`~uglli_core.files.images.list_image_files` does (links to folders not followed).
     ``faces`` are [(face number, box)] as the app reads a folder: the rows of a
     ``MANIFEST.csv`` in the folder given, else the ``.pts`` files beside the image; None
     (the detector finds them) when there are none, or always with ``detect``."""

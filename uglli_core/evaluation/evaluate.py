@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import json_text
-from .data import FaceRecord
-from .images import ImageReadError, load_image
-from .metrics import CALIBRATED_COVERAGE, cumulative_error_curve, landmark_metrics, summary
-from .predict import LandmarkPredictor
+from ..files import json_text
+from ..files.images import ImageReadError, load_image
+from ..files.records import FaceRecord
+from ..inference.predict import LandmarkPredictor
+from ..maths.metrics import CALIBRATED_COVERAGE, cumulative_error_curve, landmark_metrics, summary
 
 
 def evaluate(predictor: LandmarkPredictor, records: list[FaceRecord], out_dir: str | os.PathLike | None = None,

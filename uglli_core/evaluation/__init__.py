@@ -1,0 +1,1 @@
+"""Measuring a model on annotated faces: errors, coverage of its ellipses, the covariance scales."""

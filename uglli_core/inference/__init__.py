@@ -1,0 +1,1 @@
+"""Running a model file on faces: the landmark predictor, and reading photos ahead of the network."""

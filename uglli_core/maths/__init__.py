@@ -1,0 +1,1 @@
+"""Pure maths on landmarks: boxes and transforms, Gaussians, error and uncertainty metrics."""

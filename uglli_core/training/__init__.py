@@ -1,0 +1,1 @@
+"""Training a model from annotated faces: crops and augmentation, the losses, the loop, checkpoints."""
