@@ -57,7 +57,7 @@ def _screenshot(app, window, folder: Path, out: Path) -> int:
         window.close()
 
     def show_the_work() -> None:
-        window.next_uncertain_point()  # the most uncertain point, as a reviewer would start
+        window.navigation.next_uncertain_point()  # the most uncertain point, as a reviewer would start
         QTimer.singleShot(SCREENSHOT_SETTLE_MS, grab)   # after the status bar has laid out its new text
 
     def settle() -> None:

@@ -141,7 +141,7 @@ def bench(app, count: int, stride: int, model: Path | None) -> None:
         totals = []
         prediction.progress.connect(lambda done, total: totals.append(total))
         started = time.perf_counter()
-        window.predict_now()
+        window.predicting.predict_now()
         stall = heart.run_for(PREDICT_S, until=lambda: not prediction.running)
         predicting = time.perf_counter() - started
         seconds, _ = heart.measure(lambda: window.actions["cancel_prediction"].trigger())
@@ -152,7 +152,7 @@ def bench(app, count: int, stride: int, model: Path | None) -> None:
         print(f"predicted {predicted} faces in {predicting:.1f} s ({predicted / predicting:.0f}"
               f"/s); longest GUI stall meanwhile {1000 * stall:.0f} ms; cancelled: stopped {stopped:.2f} s later")
         totals.clear()
-        seconds, stall = heart.measure(window.predict_now)
+        seconds, stall = heart.measure(window.predicting.predict_now)
         heart.run_for(1.0)
         waiting = len(window.project.pending_work())
         print(f"predict again: {seconds:.2f} s to start; {max(totals, default=0)} images sent "
@@ -180,7 +180,7 @@ def bench(app, count: int, stride: int, model: Path | None) -> None:
               f"{seconds:6.2f} s   longest GUI stall {1000 * stall:6.0f} ms")
         rss, _ = memory_mib()
         print(f"resident memory after opening:                  {rss:6.0f} MiB")
-        seconds, _ = heart.measure(window._refresh_scores)
+        seconds, _ = heart.measure(window.document_events.refresh_scores)
         print(f"re-sort the list and redraw the histogram (after predictions arrive): {1000 * seconds:.0f} ms")
 
         start = time.perf_counter()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu
 
 from uglli_core import BUNDLED_MODEL
 
@@ -100,6 +102,31 @@ def make_action(spec: ActionSpec, parent) -> QAction:
     action.setCheckable(spec.checkable)
     action.setChecked(spec.checked)
     return action
+
+
+def build_menus(window: QMainWindow) -> tuple[dict[str, QAction], QMenu]:
+    """Every action of the table in the window's menus (with File → Open Recent after Open
+    Folder) and, those with a short label, on its toolbar; its shortcuts work wherever the
+    focus is in the window. Returns the actions by name and the Open Recent menu."""
+    actions, menus = {}, {}
+    for spec in ACTIONS:
+        action = make_action(spec, window)
+        window.addAction(action)
+        if spec.menu not in menus:
+            menus[spec.menu] = window.menuBar().addMenu(spec.menu)
+        menus[spec.menu].addAction(action)
+        actions[spec.name] = action
+        if spec.name == "open_folder":
+            recent_menu = menus[spec.menu].addMenu("Open &Recent")
+    toolbar = window.addToolBar("Review")
+    toolbar.setObjectName("review toolbar")
+    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+    on_toolbar = [spec for spec in ACTIONS if spec.short]
+    for before, spec in zip([None, *on_toolbar], on_toolbar):
+        if before and before.menu != spec.menu:
+            toolbar.addSeparator()  # the same groups as the menus
+        toolbar.addAction(actions[spec.name])
+    return actions, recent_menu
 
 
 def icon_for(name: str) -> QIcon:

@@ -1,28 +1,58 @@
-"""Keeping the views in step with the document: each change the project
-announces redraws the rows, the canvas and the figures that show it."""
+"""Keeping the views in step with the document: each change the project announces
+redraws the rows, the canvas and the figures that show it (the window connects the
+project's events to :class:`DocumentEvents` when it opens a folder)."""
 from __future__ import annotations
 
-from ..document.project import Face, ImageEntry
+from typing import Callable
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QLabel
+
+from ..document.project import Face, ImageEntry, Project
+from ..views.canvas import FaceCanvas
+from ..views.face_list import FaceListPanel
+from ..views.histogram import UncertaintyHistogram
+from ..views.notice_bar import NoticeBar
+from .navigation import Navigation
+
+REFRESH_MS = 300    # changes that stream in (predictions, detections) redraw at most this often
 
 
-class DocumentEvents:
-    """Part of :class:`~app.window.main_window.MainWindow` (a mixin: it uses the
-    window's widgets, project and undo stack)."""
+class DocumentEvents(QObject):
+    """Redraws what a change of the project (``project_of``) touches; the list's selection
+    and the edit hint are kept by ``navigation``. A QObject for its timers' sake: they
+    stop with ``parent``."""
 
-    def _on_face_changed(self, face: Face) -> None:
+    def __init__(self, *, canvas: FaceCanvas, face_list: FaceListPanel, histogram: UncertaintyHistogram,
+                 notices: NoticeBar, status_label: QLabel, navigation: Navigation,
+                 project_of: Callable[[], Project | None], parent: QObject):
+        super().__init__(parent)
+        self.canvas, self.faces, self.histogram = canvas, face_list.model, histogram
+        self.notices, self.status_label = notices, status_label
+        self.navigation, self.project_of = navigation, project_of
+        self._score_timer = self._timer(self.refresh_scores)
+        self._rows_timer = self._timer(self.rebuild_rows)
+        self._status_timer = self._timer(self.update_status)
+
+    def _timer(self, timeout) -> QTimer:
+        timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
+        timer.timeout.connect(timeout)
+        return timer
+
+    def on_face_changed(self, face: Face) -> None:
         self._edit_saved()
         self.faces.items_changed([face])
         if face.image is self.canvas.image:
             self.canvas.refresh()
         if face is self.canvas.face:
-            self._show_edit_hint()    # e.g. the selected point is now reviewed
+            self.navigation.show_edit_hint()    # e.g. the selected point is now reviewed
         self._status_timer.start()
 
-    def _on_faces_changed(self, image: ImageEntry) -> None:
+    def on_faces_changed(self, image: ImageEntry) -> None:
         """Faces added or removed (by the reviewer, or undo): the rows change at once,
         so that no row ever shows a removed face."""
         self._edit_saved()
-        self._rebuild_rows(changed=image)
+        self.rebuild_rows(changed=image)
         self._score_timer.start()
 
     def _edit_saved(self) -> None:
@@ -31,15 +61,15 @@ class DocumentEvents:
         self.notices.clear_topic("save")
         self.notices.clear_topic("export")
 
-    def _on_faces_detected(self, image: ImageEntry) -> None:
+    def on_faces_detected(self, image: ImageEntry) -> None:
         """The detector adds faces image after image: rebuild the rows once in a while."""
         if image is self.canvas.image:
-            self._rebuild_rows(changed=image)
+            self.rebuild_rows(changed=image)
         else:
             self._rows_timer.start()
         self._score_timer.start()
 
-    def _rebuild_rows(self, changed: ImageEntry | None = None) -> None:
+    def rebuild_rows(self, changed: ImageEntry | None = None) -> None:
         current = self.canvas.face
         if changed is not None and changed is self.canvas.image:
             if current is None or current not in changed.faces:
@@ -48,26 +78,28 @@ class DocumentEvents:
         self.faces.rebuild()
         target = current or self.canvas.image
         if target is not None:
-            self._reselect(target)
+            self.navigation.reselect(target)
 
-    def _on_image_changed(self, image: ImageEntry) -> None:
+    def on_image_changed(self, image: ImageEntry) -> None:
         self.faces.image_changed(image)
 
-    def _on_predictions_changed(self, faces: list[Face]) -> None:
+    def on_predictions_changed(self, faces: list[Face]) -> None:
         self.faces.items_changed(faces)
         if self.canvas.face in faces:
             self.canvas.refresh()
         self._score_timer.start()
 
-    def _refresh_scores(self) -> None:
+    def refresh_scores(self) -> None:
         """Re-sort the list and redraw the histogram (coalesced while predictions stream in)."""
         self.faces.resort()
-        faces = list(self.project.faces()) if self.project else []
+        project = self.project_of()
+        faces = list(project.faces()) if project else []
         self.histogram.set_values([f.uncertainty for f in faces if f.uncertainty is not None])
-        self._update_status()
+        self.update_status()
 
-    def _update_status(self) -> None:
-        if self.project is None:
+    def update_status(self) -> None:
+        project = self.project_of()
+        if project is None:
             self.status_label.setText("Open a folder of face images (File → Open Folder…, or drop it here)")
             return
-        self.status_label.setText(self.project.summary())
+        self.status_label.setText(project.summary())

@@ -1,10 +1,18 @@
 """Every edit as an undoable command on the window's undo stack."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QMessageBox
+from typing import Callable
+
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import QMessageBox, QStatusBar, QWidget
 
 from ..document import commands
-from ..document.project import Face, ImageEntry
+from ..document.project import Face, ImageEntry, Project
+from ..document.propagation import Propagation
+from ..views.canvas import FaceCanvas
+from ..views.face_list import FaceListPanel
+from ..workers.prediction import PredictionController
+from .navigation import Navigation
 
 NAMED = 5   # faces named in a message; more are counted
 
@@ -16,32 +24,38 @@ def face_names(faces: list[Face]) -> str:
 
 
 class Editing:
-    """Part of :class:`~app.window.main_window.MainWindow` (a mixin: it uses the
-    window's widgets, project and undo stack)."""
+    """Turns the reviewer's edits of the open project (``project_of``) into commands on
+    ``undo_stack``, and shows what each did: ``navigation`` selects the faces it touches,
+    ``status_bar`` says what happened, and the question of which faces to delete is asked
+    over ``dialog_parent``. A moved point moves the others as ``propagation`` says, with
+    the prior of the model ``prediction`` predicts with; a new box is predicted at once."""
 
-    _watched_project = None        # the project whose changes _note_change hears
-    _history_changes: list | None = None   # what the undo or redo in hand changed
+    def __init__(self, *, canvas: FaceCanvas, face_list: FaceListPanel, undo_stack: QUndoStack,
+                 propagation: Propagation, prediction: PredictionController, navigation: Navigation,
+                 status_bar: QStatusBar, project_of: Callable[[], Project | None], dialog_parent: QWidget):
+        self.canvas, self.face_list, self.faces = canvas, face_list, face_list.model
+        self.undo_stack, self.propagation, self.prediction = undo_stack, propagation, prediction
+        self.navigation, self.status_bar, self.project_of = navigation, status_bar, project_of
+        self.dialog_parent = dialog_parent
+        self._history_changes: list | None = None   # what the undo or redo in hand changed
 
     def _push(self, command) -> None:
-        if self.project is not None:
+        if self.project_of() is not None:
             self.undo_stack.push(command)
 
-    def undo_edit(self) -> None:
+    def undo(self) -> None:
         self._step_history(self.undo_stack.undo, "Undone", self.undo_stack.undoText())
 
-    def redo_edit(self) -> None:
+    def redo(self) -> None:
         self._step_history(self.undo_stack.redo, "Redone", self.undo_stack.redoText())
 
     def _step_history(self, step, done: str, text: str) -> None:
         """Undo or redo, then show what it changed: a face that is not on screen is
         selected and framed (an image whose faces came or went is shown)."""
-        if self.project is None or not text:
+        project = self.project_of()
+        if project is None or not text:
             return
-        if self._watched_project is not self.project:
-            self.project.events.face_changed.connect(self._note_change)
-            self.project.events.faces_changed.connect(self._note_change)
-            self._watched_project = self.project
-        before = set(self.project.faces())
+        before = set(project.faces())
         self._history_changes = []
         try:
             step()
@@ -53,31 +67,32 @@ class Editing:
                                    + restored))
         if faces:
             if not any(self.canvas.face_in_view(face) for face in faces):
-                self.select_face(faces[0])
+                self.navigation.select_face(faces[0])
                 if not self.canvas.face_in_view(faces[0]):   # it was selected, but looked at elsewhere
                     self.canvas.fit_face()
         elif images and all(image is not self.canvas.image for image in images):
             image = images[0]      # its faces went: the image, with the faces it has left
-            self._select(image.faces[0] if image.faces else image, fit=True)
-        self.statusBar().showMessage(f"{done}: {text}" + (f" ({face_names(faces)})" if faces else ""), 5000)
+            self.navigation.select(image.faces[0] if image.faces else image, fit=True)
+        self.status_bar.showMessage(f"{done}: {text}" + (f" ({face_names(faces)})" if faces else ""), 5000)
 
-    def _note_change(self, item: Face | ImageEntry) -> None:
+    def note_change(self, item: Face | ImageEntry) -> None:
+        """The project changed ``item`` (the window connects its events here)."""
         if self._history_changes is not None:
             self._history_changes.append(item)
 
-    def _push_move(self, index: int, xy: tuple[float, float], gesture: int | None) -> None:
+    def push_move(self, index: int, xy: tuple[float, float], gesture: int | None) -> None:
         if self.canvas.face is not None:
-            command = self.propagation.move_command(self.project, self.canvas.face, index, xy, gesture,
+            command = self.propagation.move_command(self.project_of(), self.canvas.face, index, xy, gesture,
                                                     self.prediction.model_path)
             self._push(command)
             message = self.propagation.report(command)
             if message:
-                self.statusBar().showMessage(message, 5000)
+                self.status_bar.showMessage(message, 5000)
 
-    def _set_propagation(self, on: bool) -> None:
+    def set_propagation(self, on: bool) -> None:
         self.propagation.enabled = on
-        self.statusBar().showMessage("A correction now moves the unreviewed points too" if on
-                                     else "A correction now moves only the point itself", 5000)
+        self.status_bar.showMessage("A correction now moves the unreviewed points too" if on
+                                    else "A correction now moves only the point itself", 5000)
 
     def nudge(self, dx: float, dy: float) -> None:
         """Move the selected point by (dx, dy) screen pixels: the zoom sets the step."""
@@ -85,21 +100,22 @@ class Editing:
         if face is not None and index >= 0 and face.points is not None:
             x, y = face.points[index]
             step = self.canvas.screen_to_image(1.0)
-            self._push_move(index, (x + dx * step, y + dy * step), None)
+            self.push_move(index, (x + dx * step, y + dy * step), None)
 
     def toggle_point_reviewed(self) -> None:
         face, index = self.canvas.face, self.canvas.selected_point
         if face is not None and index >= 0:
-            self._push(commands.SetPointReviewedCommand(self.project, face, index, not face.point_reviewed[index]))
+            self._push(commands.SetPointReviewedCommand(self.project_of(), face, index,
+                                                        not face.point_reviewed[index]))
 
     def accept_face(self) -> None:
         """Toggle the face's reviewed mark; accepting moves on to the next face."""
         face = self.canvas.face
         if face is None:
             return
-        self._push(commands.SetFaceReviewedCommand(self.project, face, not face.reviewed))
+        self._push(commands.SetFaceReviewedCommand(self.project_of(), face, not face.reviewed))
         if face.reviewed:
-            self.step_face(1)
+            self.navigation.step_face(1)
 
     def delete_faces(self) -> None:
         """Delete the faces selected in the list as one undo step when the face shown is one
@@ -117,7 +133,7 @@ class Editing:
         text = ("The face shown is not one of those selected in the list.\n"
                 f"Selected in the list: {face_names(selected)}.\n"
                 f"The face shown: {face_names([shown]) if shown is not None else 'none'}.")
-        box = QMessageBox(QMessageBox.Icon.Question, "Delete which faces?", text, parent=self)
+        box = QMessageBox(QMessageBox.Icon.Question, "Delete which faces?", text, parent=self.dialog_parent)
         choices = {box.addButton(f"Delete the face shown ({face_names([shown])})",
                                  QMessageBox.ButtonRole.AcceptRole): [shown]} if shown is not None else {}
         choices[box.addButton(f"Delete the {len(selected)} selected in the list",
@@ -132,24 +148,25 @@ class Editing:
             self._delete_and_move_on([self.canvas.face], "Not a face")
 
     def _delete_and_move_on(self, faces: list[Face], text: str = "") -> None:
-        if self.project is None or not faces:
+        project = self.project_of()
+        if project is None or not faces:
             return
         following = self.faces.item_after(faces)
-        self._push(commands.DeleteFacesCommand(self.project, faces, text))
+        self._push(commands.DeleteFacesCommand(project, faces, text))
         if following is not None:
-            self._select(following, fit=True)
+            self.navigation.select(following, fit=True)
         done = f"{text}: deleted" if text else "Deleted"
-        self.statusBar().showMessage(f"{done} {face_names(faces)} (Edit → Undo brings "
-                                     f"{'them' if len(faces) > 1 else 'it'} back)", 10000)
+        self.status_bar.showMessage(f"{done} {face_names(faces)} (Edit → Undo brings "
+                                    f"{'them' if len(faces) > 1 else 'it'} back)", 10000)
 
-    def _move_box(self, face: Face, box: tuple, gesture: int) -> None:
-        self._push(commands.MoveBoxCommand(self.project, face, box, gesture))
+    def move_box(self, face: Face, box: tuple, gesture: int) -> None:
+        self._push(commands.MoveBoxCommand(self.project_of(), face, box, gesture))
 
-    def _add_box(self, box: tuple) -> None:
+    def add_box(self, box: tuple) -> None:
         if self.canvas.image is None:
             return
-        command = commands.AddFaceCommand(self.project, self.canvas.image, box)
+        command = commands.AddFaceCommand(self.project_of(), self.canvas.image, box)
         self._push(command)
         if command.face is not None:
-            self.select_face(command.face, fit=False)
+            self.navigation.select_face(command.face, fit=False)
             self.prediction.start()

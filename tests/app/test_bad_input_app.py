@@ -155,11 +155,11 @@ def test_a_folder_of_bad_inputs_in_the_window(qtbot, make_window, open_and_predi
 
     # Edits still work, are saved, and nothing is predicted again on reopening.
     face = next(f for f in project.faces() if f.prediction is not None and f.image.path == "a.jpg")
-    window.select_face(face)
+    window.navigation.select_face(face)
     window.canvas.select_point(30)
     pixel = window.canvas.screen_to_image(1.0)           # a nudge steps in screen pixels
-    window.nudge(3.0, -2.0)
-    window.accept_face()
+    window.editing.nudge(3.0, -2.0)
+    window.editing.accept_face()
     moved = face.points[30].copy()
     assert np.allclose(moved, face.prediction.landmarks[30] + (3.0 * pixel, -2.0 * pixel)) and face.reviewed
     window.undo_stack.undo()
@@ -256,7 +256,7 @@ def test_unusable_model_files_give_a_clear_message(make_window, qtbot, two_faces
         face = window.canvas.face
         assert face is not None and face.points is not None
         window.canvas.select_point(5)
-        window.nudge(1.0, 0.0)
+        window.editing.nudge(1.0, 0.0)
         assert face.edited is not None
         window.close()
     assert "code from a model file ran" not in capfd.readouterr().out

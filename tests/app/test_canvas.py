@@ -125,7 +125,7 @@ def test_prediction_and_annotation_are_both_drawn_with_a_legend(reviewed_window)
         assert np.allclose((overlay.markers[index].pos().x(), overlay.markers[index].pos().y()), face.points[index])
     legend = canvas.legend.text()
     assert canvas.legend.isVisible() and "annotation (.pts file)" in legend and "✕" in legend and "ellipse" in legend
-    window.step_face(1)           # another image, fitted and scrolled: the legend stays in a corner
+    window.navigation.step_face(1)   # another image, fitted and scrolled: the legend stays in a corner
     canvas.zoom(3.0)
     canvas.centerOn(QPointF(*canvas.face.points[0]))
     legend = canvas.legend.geometry()
@@ -141,7 +141,7 @@ def test_points_shrink_with_a_face_that_is_small_on_screen(make_window, open_and
     window = make_window()
     open_and_predict(window, photos_folder)
     canvas = window.canvas
-    window.select_face(next(f for f in window.project.faces() if f.prediction is not None))
+    window.navigation.select_face(next(f for f in window.project.faces() if f.prediction is not None))
     marker = canvas._overlay.markers[10]
 
     def on_screen_width():

@@ -61,7 +61,7 @@ def test_fine_tune_cancel_finish_make_active_and_revert(qtbot, window, tiny16):
     corrected, others = _correct(window)
     models = window.models
     window.actions["fine_tune"].trigger()
-    dialog = window.fine_tune_dialog
+    dialog = window.model_menu.fine_tune_dialog
     assert dialog.isVisible()
     assert dialog.count_label.text().startswith(f"{N_CORRECTED} faces:")
     assert "Only 3 held-out faces" in dialog.count_label.text(), "too few to trust: said before the run"
@@ -130,7 +130,7 @@ def test_fine_tune_cancel_finish_make_active_and_revert(qtbot, window, tiny16):
 
     # Revert to the starting model from the versions dialog.
     window.actions["model_versions"].trigger()
-    versions = window.versions_dialog
+    versions = window.model_menu.versions_dialog
     assert versions.table.rowCount() == 2 and versions.table.item(1, 6).text() == "✓"
     assert versions.table.item(1, 4).text() == dialog.result_label.text().split("NME_io ")[1].split(",")[0]
     versions.select_version(0)
@@ -177,13 +177,13 @@ def test_the_model_menu_needs_a_folder(qtbot, make_window, tiny16):
     assert not window.actions["fine_tune"].isEnabled() and not window.actions["model_versions"].isEnabled()
     window.actions["fine_tune"].trigger()
     window.actions["model_versions"].trigger()
-    assert window.fine_tune_dialog is None and window.versions_dialog is None
+    assert window.model_menu.fine_tune_dialog is None and window.model_menu.versions_dialog is None
 
 
 def test_too_few_faces_are_refused_with_a_reason(qtbot, window):
     _correct(window, count=3)
     window.actions["fine_tune"].trigger()
-    dialog = window.fine_tune_dialog
+    dialog = window.model_menu.fine_tune_dialog
     assert not dialog.start_button.isEnabled()
     assert "at least 5" in dialog.count_label.text()
     dialog.faces_combo.setCurrentIndex(dialog.faces_combo.findData("corrected"))
@@ -195,7 +195,7 @@ def test_too_few_faces_are_refused_with_a_reason(qtbot, window):
 def test_holding_out_too_many_is_refused(qtbot, window):
     _correct(window, count=6)
     window.actions["fine_tune"].trigger()
-    dialog = window.fine_tune_dialog
+    dialog = window.model_menu.fine_tune_dialog
     assert dialog.start_button.isEnabled()
     dialog.min_holdout.setValue(5)
     assert "hold out fewer" in dialog.count_label.text() and not dialog.start_button.isEnabled()
@@ -238,7 +238,7 @@ def _fine_tune_one_epoch(qtbot, window):
     """Correct faces and fine-tune on them for one epoch through the dialog: (dialog, version)."""
     _correct(window)
     window.actions["fine_tune"].trigger()
-    dialog = window.fine_tune_dialog
+    dialog = window.model_menu.fine_tune_dialog
     dialog.epochs.setValue(1)
     with qtbot.waitSignal(window.models.version_added, timeout=20_000) as added:
         qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)

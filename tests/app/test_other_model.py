@@ -1,7 +1,6 @@
 """Predictions keep the model that made them: a folder whose unreviewed faces another model
 predicted says so, and predicts them again on request; reviewed or edited faces are kept."""
 import shutil
-import sqlite3
 
 import numpy as np
 import pytest
@@ -11,6 +10,8 @@ from PySide6.QtWidgets import QFileDialog, QToolButton
 from app.document.store import DATABASE_NAME
 from app.workers.model_control import OTHER_MODEL
 from uglli_core.nets.checkpoint import model_identity
+
+from older_store import as_schema
 
 ANOTHER_MODEL = "predicted by another model"
 
@@ -105,7 +106,7 @@ def test_a_version_made_active_without_predicting_again_leaves_the_offer(qtbot, 
     models = window.models
     models.versions.add(tiny_model, parent=0)
     window.actions["model_versions"].trigger()
-    dialog = window.versions_dialog
+    dialog = window.model_menu.versions_dialog
     dialog.select_version(1)
     dialog.repredict.setChecked(False)
     qtbot.mouseClick(dialog.activate_button, Qt.MouseButton.LeftButton)
@@ -136,9 +137,7 @@ def test_a_folder_of_the_previous_version_counts_its_predictions_as_another_mode
     face = sorted(window.project.faces(), key=lambda f: f.image.path)[0]
     assert window.project.set_face_reviewed(face, True)
     window.close()
-    connection = sqlite3.connect(crops_folder / ".uglli" / DATABASE_NAME)   # as schema 2 wrote it
-    connection.executescript("ALTER TABLE faces DROP COLUMN model; PRAGMA user_version=2;")
-    connection.close()
+    as_schema(crops_folder / ".uglli" / DATABASE_NAME, 2)
 
     window = make_window(model=tiny16)
     assert window.open_folder(crops_folder)

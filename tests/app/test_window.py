@@ -202,7 +202,8 @@ def test_headers_are_readable_and_a_score_column_sorts_worst_first_keeping_the_s
     table, header = window.table, window.table.horizontalHeader()
     for column, text in enumerate(HEADERS):
         assert table.columnWidth(column) >= header.fontMetrics().horizontalAdvance(text) + 20, text
-    window.select_face(window.faces.row_at(window.faces.rowCount() - 1).face or window.project.faces().__next__())
+    last = window.faces.row_at(window.faces.rowCount() - 1).face
+    window.navigation.select_face(last or window.project.faces().__next__())
     chosen = window.faces.row_at(table.currentIndex().row())
     section = header.sectionViewportPosition(DISAGREEMENT) + header.sectionSize(DISAGREEMENT) // 2
     qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(section, header.height() // 2))
@@ -257,7 +258,7 @@ def test_non_faces_go_fast_many_at_once_and_one_key_each(qtbot, make_window, ope
     window.actions["undo"].trigger()
     assert sorted(f.id for f in window.project.faces()) == sorted(f.id for f in before)
 
-    window.select_face(before[1])
+    window.navigation.select_face(before[1])
     qtbot.keyClick(window.canvas, Qt.Key.Key_X)
     assert before[1] not in before[1].image.faces and window.undo_stack.undoText() == "Not a face"
     shown = window.canvas.face

@@ -70,7 +70,7 @@ def test_review_workflow(qtbot, make_window, open_and_predict, crops_folder, tmp
 
     # Export: only the reviewed face; the .pts holds the edited coordinates.
     out = tmp_path / "export"
-    written = window.export_to(out)
+    written = window.exporting.export_to(out)
     pts = out / again.image.path.replace(".jpg", ".pts")
     assert pts in written and len(written) == 2
     assert np.allclose(read_pts(pts), again.points, atol=1e-3)
@@ -90,11 +90,11 @@ def test_export_never_replaces_originals_without_asking(make_window, crops_folde
     asked = []
     monkeypatch.setattr("app.window.exporting.ask_replace_existing",
                         lambda parent, existing, folder: asked.append(existing))  # the user cancels
-    assert window.export_to(crops_folder) == []
+    assert window.exporting.export_to(crops_folder) == []
     assert asked and (crops_folder / face.image.path).with_suffix(".pts") in asked[0]
-    window.export_to(crops_folder, replace_existing=False)
+    window.exporting.export_to(crops_folder, replace_existing=False)
     assert (crops_folder / face.image.path).with_suffix(".pts").read_text() == original
-    window.export_to(crops_folder, replace_existing=True)
+    window.exporting.export_to(crops_folder, replace_existing=True)
     assert np.allclose(read_pts((crops_folder / face.image.path).with_suffix(".pts"))[0], (1.0, 1.0))
 
 
@@ -139,7 +139,7 @@ def test_export_scope_is_a_visible_choice_and_the_message_says_what_was_written(
     assert sorted(p.name for p in out.glob("*.pts")) == ["1051618982_1.pts", "111076519_1.pts", "111076519_2.pts"]
     assert f"Exported 3 .pts files and landmarks_coco.json to {out}." in window.notices.messages
 
-    window.export_to(out, only_reviewed=True, replace_existing=False)
+    window.exporting.export_to(out, only_reviewed=True, replace_existing=False)
     report = window.notices.messages[-1]
     assert report.startswith(f"Nothing written to {out}.") and "2 faces not reviewed" in report
     assert "2 existing files kept, not replaced (111076519_2.pts, landmarks_coco.json)" in report
@@ -153,9 +153,9 @@ def test_a_notice_clears_once_a_later_action_of_its_kind_succeeds(make_window, c
     assert any("Cannot open" in m for m in window.notices.messages) and window.notices.isVisibleTo(window)
     assert window.open_folder(crops_folder)
     assert not any("Cannot open" in m for m in window.notices.messages)
-    window.export_to(tmp_path / "out")                       # nothing reviewed: said in a notice
+    window.exporting.export_to(tmp_path / "out")                       # nothing reviewed: said in a notice
     assert any("Nothing to export" in m for m in window.notices.messages)
-    window.close_folder()
+    window.folders.close_folder()
     assert not any("Nothing to export" in m for m in window.notices.messages), "it was about the closed folder"
     assert any("No model file" in m for m in window.notices.messages), "this one is about the app, and stays"
 
