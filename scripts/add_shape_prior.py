@@ -16,7 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from uglli_core.files.records import apply_split, read_records
+from uglli_core.files.records import read_records
+from uglli_core.files.splits import apply_split
 from uglli_core.nets.checkpoint import BUNDLED_MODEL, export_model, load_checkpoint
 from uglli_core.prior.model_prior import PRIOR_FIELD, training_prior_field
 

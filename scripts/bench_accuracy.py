@@ -40,10 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dlib_baseline import DlibLandmarks  # noqa: E402
 from test_time import TEST_TIME, load_predictors  # noqa: E402
 
-from uglli_core.files import json_text  # noqa: E402
 from uglli_core import N_LANDMARKS, LandmarkPredictor, read_manifest  # noqa: E402
 from uglli_core.detection.detect import FaceDetector  # noqa: E402
-from uglli_core.files.records import apply_split  # noqa: E402
+from uglli_core.files import json_text  # noqa: E402
+from uglli_core.files.splits import apply_split  # noqa: E402
 from uglli_core.maths.metrics import CALIBRATED_COVERAGE, landmark_metrics, summary  # noqa: E402
 from uglli_core.training.photo_like import PhotoFace, build_set, crop_face, photo_like_face  # noqa: E402
 

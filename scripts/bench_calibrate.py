@@ -40,7 +40,8 @@ import numpy as np
 import torch
 
 from uglli_core import FaceRecord, LandmarkPredictor, read_manifest, read_pts
-from uglli_core.files.records import apply_split, split_records, tight_box
+from uglli_core.files.records import tight_box
+from uglli_core.files.splits import apply_split, split_records
 from uglli_core.maths.metrics import landmark_metrics
 from uglli_core.prior.folder_calibration import FolderCalibration
 from uglli_core.tuning.folder_calibration import fit_folder_calibration, network_gaussians_of

@@ -28,7 +28,7 @@ import cv2
 import torch
 
 from uglli_core import FaceRecord, LandmarkPredictor, evaluate_records, fine_tune, load_image, read_manifest
-from uglli_core.files.records import apply_split
+from uglli_core.files.splits import apply_split
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST = REPO.parent / "shared" / "datasets" / "300w" / "MANIFEST.csv"

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from uglli_core import FacePrediction, LandmarkPredictor, load_image, read_manifest
-from uglli_core.files.records import apply_split
+from uglli_core.files.splits import apply_split
 from uglli_core.maths.metrics import OUTER_EYE_CORNERS
 
 REPO = Path(__file__).resolve().parents[1]

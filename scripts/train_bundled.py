@@ -51,7 +51,8 @@ import numpy as np
 from uglli_core.detection.detect import FaceDetector
 from uglli_core.evaluation.calibration import (calibrated_corrected_scales, calibrated_posterior_scale,
                                                calibrated_scale, calibrated_shift)
-from uglli_core.files.records import apply_split, read_manifest, save_split, split_records
+from uglli_core.files.records import read_manifest
+from uglli_core.files.splits import apply_split, save_split, split_records
 from uglli_core.inference.predict import LandmarkPredictor
 from uglli_core.nets.checkpoint import (BUNDLED_MODEL, FRAMER_FIELD, build_model, export_model, load_checkpoint,
                                         save_checkpoint)

@@ -61,9 +61,14 @@ RUNS = {
                           "--out", "{out}/figures.json"],
     "bench_app.py": ["--counts", "10", "--photos", "1"],
     "bench_calibrate.py": ["--limit", "4", "--sizes", "2", "--draws", "1"],   # the bundled model: it needs a prior
+    "bench_curation.py": ["--pool", "10", "--reviewed", "8", "--test", "4", "--epochs", "1", "--no-dlib",
+                          "--threads", "1"],   # the bundled model: calibrating needs a prior
     "bench_detector.py": ["--data", "{photo}"],
+    "bench_disagreement.py": ["--model", "{tiny}", "--limit", "8", "--draws", "1"],
+    "bench_face_score.py": ["--model", "{tiny}", "--limit", "2", "--ytf", "2", "--threads", "1"],
     "bench_finetune.py": ["--model", "{tiny}", "--limit", "8", "--sizes", "4", "--epochs", "1", "--threads", "1"],
     "bench_review_effort.py": ["--limit", "2"],   # the bundled model: refine needs a model's shape prior
+    "bench_rotated.py": ["--model", "{tiny}", "--faces", "2", "--frames", "2"],
     "bench_speed.py": ["--model", "{tiny}", "--faces", "2", "--photos", "1", "--no-dlib", "--threads", "1"],
 }
 

@@ -16,8 +16,8 @@ from typing import Iterable
 
 import numpy as np
 
+from .faces import Face
 from .landmark_geometry import ALARM_UNCERTAINTY, CALM_UNCERTAINTY, uncertainty_rgb
-from .project import Face
 
 CALM_PERCENTILE = 10     # the folder's point uncertainty at this percentile is full green
 ALARM_PERCENTILE = 90    # and at this one full red
@@ -46,13 +46,17 @@ class ColourScale:
         return f"{ends} (nothing predicted yet to scale them to)"
 
 
-def folder_scale(faces: Iterable[Face]) -> ColourScale:
-    """The scale of a folder's predicted ``faces``; the fixed one when none is predicted."""
+def folder_scale(faces: Iterable[Face], of_faces: bool = False) -> ColourScale:
+    """The scale of a folder's predicted ``faces``: of their points' uncertainty, or with
+    ``of_faces`` of the faces' own scores (:attr:`Face.uncertainty`, which the list ranks
+    by and which also counts how far the shape prior moved the network's points, so it
+    runs higher than the points'); the fixed one when none is predicted."""
     predicted = [face for face in faces if face.prediction is not None]
     if not predicted:
         return ColourScale()
     sampled = predicted[::math.ceil(len(predicted) / SAMPLED_FACES)]   # every k-th face
-    values = np.concatenate([face.point_uncertainty for face in sampled])
+    values = (np.array([face.uncertainty for face in sampled]) if of_faces
+              else np.concatenate([face.point_uncertainty for face in sampled]))
     calm, alarm = np.percentile(values[np.isfinite(values)], [CALM_PERCENTILE, ALARM_PERCENTILE])
     return ColourScale(float(calm), float(max(alarm, calm + SMALLEST_SPAN)), from_folder=True)
 
@@ -66,16 +70,25 @@ class FolderColours:
         """``project`` None: no folder is open, the fixed scale."""
         self._project = project
         self._scale: ColourScale | None = None if project is not None else ColourScale()
+        self._face_scale = self._scale
         if project is not None:
             project.events.predictions_changed.connect(self._forget)
             project.events.faces_changed.connect(self._forget)
 
     @property
     def scale(self) -> ColourScale:
+        """Of the points' uncertainty: the dots and ellipses."""
         if self._scale is None:
             self._scale = folder_scale(self._project.faces())
         return self._scale
 
+    @property
+    def face_scale(self) -> ColourScale:
+        """Of the faces' scores: the face list."""
+        if self._face_scale is None:
+            self._face_scale = folder_scale(self._project.faces(), of_faces=True)
+        return self._face_scale
+
     def _forget(self, *_) -> None:
-        self._scale = None
+        self._scale = self._face_scale = None
 

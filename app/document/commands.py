@@ -11,7 +11,8 @@ from PySide6.QtGui import QUndoCommand
 
 from uglli_core.maths.geometry import Box
 
-from .project import Face, ImageEntry, Project
+from .faces import Face, ImageEntry
+from .project import Project
 
 MOVE_POINT_ID = 1
 MOVE_BOX_ID = 2
@@ -65,6 +66,23 @@ class SetFaceReviewedCommand(QUndoCommand):
 
     def undo(self) -> None:
         self._project.set_face_reviewed(self._face, self._before)
+
+
+class SetOccludedCommand(QUndoCommand):
+    """Mark points of a face occluded, or not (one undo step for all of them)."""
+
+    def __init__(self, project: Project, face: Face, indices: list[int], occluded: bool):
+        names = f"point {indices[0]}" if len(indices) == 1 else f"{len(indices)} points"
+        super().__init__(f"Mark {names} {'occluded' if occluded else 'visible'}")
+        self._project, self._face, self._before = project, face, face.occluded.copy()
+        self._after = face.occluded.copy()
+        self._after[list(indices)] = occluded
+
+    def redo(self) -> None:
+        self.setObsolete(not self._project.set_occluded(self._face, self._after))
+
+    def undo(self) -> None:
+        self._project.set_occluded(self._face, self._before)
 
 
 class MoveBoxCommand(QUndoCommand):

@@ -2,7 +2,8 @@
 
 A face the reviewer has accepted (Review → Accept Face) or whose points they moved has
 points that count as ground truth: its current points (edited, else annotated, else the
-accepted prediction).
+accepted prediction). Points the reviewer marked occluded go with them, so that training
+takes those as uncertain rather than exact.
 """
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import math
 import numpy as np
 
 from uglli_core import FaceRecord
-from uglli_core.files.records import split_records
+from uglli_core.files.splits import split_records
 
-from .project import BoxSource, Face, Project
+from .faces import BoxSource, Face
+from .project import Project
 
 MIN_FACES = 5          # fewer corrected faces than this cannot both train and measure
 # Per-face NME_io varies by about 2 % from face to face, so the mean of n held-out faces
@@ -45,7 +47,8 @@ def face_records(project: Project, faces: list[Face]) -> list[FaceRecord]:
     GUI thread never reach a training thread. Keys are ``<image path>#<face index>``."""
     return [FaceRecord(project.image_path(face.image), tuple(float(v) for v in face.box),
                        np.array(face.points, dtype=np.float64), name=face.image.path, face=face.index,
-                       box_from_landmarks=face.box_source == BoxSource.ANNOTATION)
+                       box_from_landmarks=face.box_source == BoxSource.ANNOTATION,
+                       occluded=face.occluded.copy() if face.occluded.any() else None)
             for face in faces]
 
 

@@ -8,8 +8,10 @@ when told to, each file under a temporary name renamed into place.
 
 The COCO file follows the 68-point iBUG 300-W markup, its keypoints named ``p1``…``p68``
 as the points are numbered in that markup; a point is marked visible (v=2) when it lies
-in the image, else labelled but not visible (v=1); a face's box is the tight box of its
-points as exported, not the box it was found with.
+in the image and the reviewer has not marked it occluded, else labelled but not visible
+(v=1); a face's box is the tight box of its points as exported, not the box it was found
+with. Neither ``.pts`` nor imglab XML has a visibility flag: an occluded point is written
+in them where it was placed, and the report of the export says so.
 """
 from __future__ import annotations
 
@@ -24,15 +26,17 @@ from uglli_core import AnnotationIndex, ImageReadError, load_image, write_pts
 from uglli_core.files.images import image_size
 from uglli_core.files.pts import COORDINATES, atomic_write_text
 
+from .faces import Face
 from .imglab import IMGLAB_NAME, imglab_file_name, imglab_xml
 from .landmark_geometry import CONTOURS
-from .project import Face, Project
+from .project import Project
 
 COCO_NAME = "landmarks_coco.json"
 DESCRIPTION = "68 facial landmarks reviewed with UGLLI Review in "   # + the folder's name
 KEYPOINTS = ("keypoints p1–p68: the iBUG 300-W 68-point markup, numbered 1–68 as in its figures (p1–p17 jaw, "
              "p18–p27 brows, p28–p36 nose, p37–p48 eyes, p49–p68 mouth); v=2 a point in the image, "
-             "v=1 a point outside it (labelled, not visible); bbox: the tight box of the points")
+             "v=1 a point outside it or marked occluded by the reviewer (labelled, not visible; "
+             "uglli.occluded lists the occluded ones); bbox: the tight box of the points")
 NAMED = 3   # files named in a report; more are counted
 
 
@@ -58,6 +62,7 @@ class ExportPlan:
     problems: list[str] = field(default_factory=list)      # faces left out, and why
     not_reviewed: int = 0                                  # faces left out: not reviewed (scope: reviewed only)
     without_points: int = 0                                # faces left out: nothing predicted or annotated yet
+    occluded_points: int = 0                               # points marked occluded in the faces written
     other_dataset: str | None = None                       # the folder whose export coco_path holds, when not ours
 
     @property
@@ -105,6 +110,7 @@ def plan_export(project: Project, target: Path, only_reviewed: bool = True, imgl
         for face in chosen:
             plan.pts_files.append((target / pts_name(image.path, face.index, numbered), face.points))
             annotations_out.append(_coco_annotation(face, width, height))
+            plan.occluded_points += int(face.occluded.sum())
     plan.coco = {
         "info": {"description": DESCRIPTION + project.folder.name, "source_folder": str(project.folder),
                  "coordinates": COORDINATES,  # COCO keypoints are pixel indices: 0-based centres
@@ -121,7 +127,8 @@ def plan_export(project: Project, target: Path, only_reviewed: bool = True, imgl
     if imglab:
         plan.imglab = imglab_xml(imglab_images, DESCRIPTION + project.folder.name,
                                  f"source folder: {project.folder}; parts 00-67: the iBUG 300-W 68-point markup; "
-                                 "x, y: the nearest whole pixel (0-based); box: the tight box of the parts")
+                                 "x, y: the nearest whole pixel (0-based); box: the tight box of the parts; "
+                                 "no visibility: occluded parts are where the reviewer placed them")
     plan.existing = [path for path, _ in [*plan.pts_files, *plan.whole_files()] if path.exists()]
     if plan.coco_path.exists():
         source = exported_from(plan.coco_path)
@@ -152,7 +159,8 @@ def _coco_annotation(face: Face, width: int, height: int) -> dict:
     points = face.points
     # The image spans -0.5 … size - 0.5 in pixel-centre coordinates.
     inside = ((points >= -0.5) & (points <= (width - 0.5, height - 0.5))).all(axis=1)
-    keypoints = np.column_stack([points, np.where(inside, 2.0, 1.0)])  # 2: visible; 1: labelled, outside
+    visible = inside & ~face.occluded
+    keypoints = np.column_stack([points, np.where(visible, 2.0, 1.0)])  # 2: visible; 1: labelled, not visible
     x0, y0 = points.min(axis=0)
     x1, y1 = points.max(axis=0)
     return {
@@ -161,7 +169,8 @@ def _coco_annotation(face: Face, width: int, height: int) -> dict:
         "area": round(float((x1 - x0) * (y1 - y0)), 3),
         "num_keypoints": len(face.points), "keypoints": [round(float(v), 3) for v in keypoints.ravel()],
         "uglli": {"face": face.index, "source": face.source.value, "reviewed": face.reviewed,
-                  "uncertainty": face.uncertainty},
+                  "uncertainty": face.uncertainty,
+                  "occluded": [int(k) + 1 for k in np.flatnonzero(face.occluded)]},   # as p1–p68 number them
     }
 
 
@@ -206,7 +215,17 @@ def export_report(plan: ExportPlan, written: list[Path], skipped: list[Path]) ->
     if skipped:
         left_out.append(f"{len(skipped)} existing file{'s' * (len(skipped) != 1)} kept, not replaced "
                         f"({_names(skipped)})")
-    return text + (f" Left out: {'; '.join(left_out)}." if left_out else "")
+    return text + _occluded_note(plan, written) + (f" Left out: {'; '.join(left_out)}." if left_out else "")
+
+
+def _occluded_note(plan: ExportPlan, written: list[Path]) -> str:
+    """How the points marked occluded were written: the .pts and imglab formats cannot say it."""
+    count = plan.occluded_points
+    if not count or not written:
+        return ""
+    return (f" {count} point{'s' * (count != 1)} marked occluded: v=1 in {COCO_NAME}; the .pts "
+            f"{'and imglab ' * (plan.imglab_path is not None)}files have no such flag and hold "
+            f"{'it' if count == 1 else 'them'} where placed.")
 
 
 def failure_report(plan: ExportPlan, error: ExportError) -> str:

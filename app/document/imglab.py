@@ -5,7 +5,9 @@ as dlib's imglab tool writes it and as dlib's ``training_with_face_landmarks.xml
 names the 68 parts: ``00``…``67`` in the iBUG 300-W order. dlib keeps a part as a point of
 whole pixels: each is the pixel whose centre is nearest to ours (0-based pixel centres
 rounded, halves up), so it lies within half a pixel of the point exported to ``.pts``
-and COCO.
+and COCO. The format has no visibility flag (a part can only be left out, which says it
+was not annotated): a point the reviewer marked occluded is written where it was placed,
+as in ``.pts``; the COCO file marks it v=1.
 
 The box is the tight box of those pixels, as dlib's inclusive rectangle: ``left``/``top``
 the smallest x/y of the face's parts, ``width``/``height`` reaching the largest, the same

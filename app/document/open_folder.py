@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .project import Face, ImageEntry, Project
+from .faces import Face, ImageEntry
+from .project import Project
 from .scan import Progress, list_images, scan_folder
 from .store import NothingStored, ReviewStore, database_location, has_saved_state
 

@@ -8,56 +8,17 @@ through ``events.save_failed`` instead.
 """
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
-from uglli_core import N_LANDMARKS, FacePrediction
-from uglli_core.inference.predict import point_scores
+from uglli_core import FacePrediction
 from uglli_core.maths.geometry import Box
-from uglli_core.maths.metrics import mahalanobis_squared
 
-NO_FACE_FOUND = "no face found: draw its box by hand (Edit → Face Boxes)"
-PROBLEM_SEPARATOR = "; "
-SCORE_CHUNK = 4096          # faces scored together by warm_scores
-
-
-def display_text(text: str) -> str:
-    """``text`` with the undecodable bytes of a file name (which Python carries as lone
-    surrogates, and which neither SQLite nor Qt accepts) shown as U+FFFD."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def add_problem(problem: str, addition: str) -> str:
-    """An image's problem text with one more reason (each said once)."""
-    parts = [part for part in problem.split(PROBLEM_SEPARATOR) if part]
-    addition = display_text(addition)
-    return PROBLEM_SEPARATOR.join(parts if addition in parts else parts + [addition])
-
-
-def remove_problem(problem: str, removed: str) -> str:
-    return PROBLEM_SEPARATOR.join(part for part in problem.split(PROBLEM_SEPARATOR) if part and part != removed)
-
-
-class BoxSource(str, enum.Enum):
-    DETECTOR = "detector"
-    MANIFEST = "manifest"
-    ANNOTATION = "annotation"   # the tight box of a .pts file's points
-    MANUAL = "manual"
-
-
-class PointSource(str, enum.Enum):
-    """Where a face's current points come from."""
-    PREDICTED = "predicted"
-    ANNOTATION = "annotation"
-    MANUAL = "manual"           # edited by the reviewer
+from .disagreement import FolderDisagreement
+from .faces import NO_FACE_FOUND, BoxSource, Face, ImageEntry, add_problem, remove_problem, warm_scores
 
 
 class SaveError(RuntimeError):
@@ -88,127 +49,6 @@ class ProjectEvents:
     save_failed: Event = field(default_factory=Event)          # (str) why
 
 
-@dataclass(eq=False)
-class Face:
-    id: int
-    image: "ImageEntry" = field(repr=False)
-    index: int                                   # 1-based place in its image, for export names
-    box: Box
-    box_source: BoxSource
-    annotation: np.ndarray | None = None         # (68, 2) from a .pts file, never edited
-    prediction: FacePrediction | None = None     # for the current box
-    edited: np.ndarray | None = None             # (68, 2) once the reviewer has moved a point
-    point_reviewed: np.ndarray = field(default_factory=lambda: np.zeros(N_LANDMARKS, bool))
-    reviewed: bool = False
-    # (prediction, that prediction fused with the reviewer's placed points) while a
-    # correction moved the other points (app.document.propagation); not saved
-    fused: tuple[FacePrediction, FacePrediction] | None = field(default=None, repr=False)
-    _scored: FacePrediction | None = field(default=None, init=False, repr=False)
-    _score_cache: tuple = field(default=(None, None, None, None), init=False, repr=False)
-    _scored_annotation: np.ndarray | None = field(default=None, init=False, repr=False)
-
-    @property
-    def points(self) -> np.ndarray | None:
-        """The face's current 68 points: edited, else annotated, else predicted."""
-        for candidate in (self.edited, self.annotation):
-            if candidate is not None:
-                return candidate
-        return None if self.prediction is None else self.prediction.landmarks
-
-    @property
-    def shown_prediction(self) -> FacePrediction | None:
-        """The Gaussians the ellipses show: the prediction fused with the placed points
-        while the other points are where that fusion put them, else the prediction."""
-        if self.fused is not None and self.fused[0] is self.prediction:
-            return self.fused[1]
-        return self.prediction
-
-    @property
-    def source(self) -> PointSource | None:
-        if self.edited is not None:
-            return PointSource.MANUAL
-        if self.annotation is not None:
-            return PointSource.ANNOTATION
-        return PointSource.PREDICTED if self.prediction is not None else None
-
-    @property
-    def point_uncertainty(self) -> np.ndarray | None:
-        """(68,) |Σ|^(1/4) in percent of the face's predicted size; None until predicted."""
-        return self._scores()[0]
-
-    @property
-    def uncertainty(self) -> float | None:
-        return self._scores()[2]
-
-    @property
-    def point_disagreement(self) -> np.ndarray | None:
-        """(68,) squared Mahalanobis distance of the annotation from the prediction."""
-        return self._scores()[1]
-
-    @property
-    def disagreement(self) -> float | None:
-        """Mean squared Mahalanobis distance: about 2 when the annotation agrees with a
-        calibrated model, much more when it lies outside the model's ellipses."""
-        return self._scores()[3]
-
-    def _scores(self) -> tuple:
-        """(point uncertainty, point disagreement, their means), computed once per
-        prediction (sorting thousands of faces asks for them often); see warm_scores."""
-        prediction = self.prediction
-        if prediction is None:
-            return None, None, None, None
-        if self._scored is not prediction or self._scored_annotation is not self.annotation:
-            disagreement = None
-            if self.annotation is not None:
-                disagreement = mahalanobis_squared(self.annotation, prediction.landmarks, prediction.covariances)
-            self._set_scores(prediction.point_uncertainty, disagreement)
-        return self._score_cache
-
-    def _set_scores(self, uncertainty: np.ndarray, disagreement: np.ndarray | None,
-                    means: tuple[float, float | None] | None = None) -> None:
-        if means is None:
-            means = (float(uncertainty.mean()), None if disagreement is None else float(disagreement.mean()))
-        self._score_cache = (uncertainty, disagreement, *means)
-        self._scored, self._scored_annotation = self.prediction, self.annotation
-
-
-def warm_scores(faces) -> None:
-    """Compute the scores of many predicted faces at once, vectorised (a folder of 50,000
-    faces is sorted by uncertainty as soon as it opens: one by one, that takes seconds)."""
-    todo = [face for face in faces if face.prediction is not None
-            and (face._scored is not face.prediction or face._scored_annotation is not face.annotation)]
-    for start in range(0, len(todo), SCORE_CHUNK):
-        chunk = todo[start:start + SCORE_CHUNK]
-        covariances = np.stack([face.prediction.covariances for face in chunk])
-        uncertainty = point_scores(np.stack([face.prediction.landmarks for face in chunk]), covariances)  # (F, 68)
-        means = uncertainty.mean(axis=1).tolist()
-        annotated = [k for k, face in enumerate(chunk) if face.annotation is not None]
-        disagreement = {}
-        if annotated:
-            distances = mahalanobis_squared(np.stack([chunk[k].annotation for k in annotated]),
-                                            np.stack([chunk[k].prediction.landmarks for k in annotated]),
-                                            covariances[annotated])
-            disagreement = dict(zip(annotated, zip(distances, distances.mean(axis=1).tolist())))
-        for k, face in enumerate(chunk):
-            distances, mean = disagreement.get(k, (None, None))
-            face._set_scores(uncertainty[k], distances, (means[k], mean))
-
-
-@dataclass(eq=False)
-class ImageEntry:
-    id: int
-    path: str                                    # relative to the project folder, '/'-separated
-    faces: list[Face] = field(default_factory=list)
-    detected: bool = False                       # faces are known (files or detector): do not detect
-    unreadable: bool = False
-    problem: str = ""                            # shown to the user; empty when all is well
-    size: tuple[int, int] | None = None          # (width, height) once loaded
-
-    @property
-    def needs_detection(self) -> bool:
-        return not self.detected and not self.unreadable and not self.faces
-
-
 class Project:
     """A reviewed folder. Built by :func:`app.document.open_folder.open_folder`."""
 
@@ -221,6 +61,7 @@ class Project:
         self._images = {image.id: image for image in images}
         self._faces = {face.id: face for image in images for face in image.faces}
         warm_scores(self._faces.values())
+        self._folder_disagreement = FolderDisagreement(self)    # keeps the annotated faces' disagreement current
         self._next_face_id = max(self._faces, default=0) + 1
 
     # -- reading ---------------------------------------------------------------------
@@ -276,10 +117,18 @@ class Project:
     def set_face_reviewed(self, face: Face, value: bool) -> bool:
         return self._change_face(face, reviewed=value)
 
+    def set_occluded(self, face: Face, occluded: np.ndarray) -> bool:
+        """Set which of the face's points are occluded ((68,) bools)."""
+        return self._change_face(face, occluded=np.array(occluded, dtype=bool))
+
     # -- boxes -----------------------------------------------------------------------
     def set_box(self, face: Face, box: Box, prediction: FacePrediction | None = None) -> bool:
         """Move a face's box; its prediction (made for the old box) goes unless given."""
         return self._change_face(face, box=tuple(float(v) for v in box), prediction=prediction)
+
+    def set_turn(self, face: Face, turn: int | None, prediction: FacePrediction | None = None) -> bool:
+        """Say how far a face is turned; its prediction (made at the old turn) goes unless given."""
+        return self._change_face(face, turn=turn, prediction=prediction)
 
     def add_face(self, image: ImageEntry, box: Box) -> Face | None:
         """A face boxed by hand."""
@@ -344,14 +193,15 @@ class Project:
         results = [(face, p) for face, p in results if face.id in self._faces]
         sizes = sizes or {}
         before = {image: image.size for image in sizes}
+        turns = [face.turn for face, _ in results]
         for face, prediction in results:
-            face.prediction = prediction
+            face.prediction, face.turn = prediction, prediction.turn
         for image, size in sizes.items():
             image.size = size
         faces = [face for face, _ in results]
         if not self._save(lambda: self.store.write(images=list(sizes), faces=faces)):
-            for face in faces:
-                face.prediction = None
+            for face, turn in zip(faces, turns):
+                face.prediction, face.turn = None, turn
             for image, size in before.items():
                 image.size = size
             return
@@ -390,7 +240,7 @@ class Project:
         changed, deleted = [], []
         for face, why, whole in refusals:
             image.problem = add_problem(image.problem, why)
-            if face.edited is not None or face.reviewed or face.point_reviewed.any():
+            if face.edited is not None or face.reviewed or face.point_reviewed.any() or face.occluded.any():
                 continue  # never lose the reviewer's work: the reason is shown, the face stays
             if whole:
                 image.faces.remove(face)

@@ -21,7 +21,8 @@ import numpy as np
 from uglli_core import CheckpointError, FacePrediction, ShapePrior, ShapePriorError, load_shape_prior
 
 from .commands import MovePointCommand
-from .project import Face, Project
+from .faces import Face
+from .project import Project
 
 # A free point counts as having followed when the fusion put it this far from the
 # model's prediction, as a share of the face's box size √(w·h).

@@ -24,7 +24,7 @@ from uglli_core.files.images import list_image_files
 from uglli_core.files.records import manifest_annotation_file, read_folder_manifest, tight_box
 from uglli_core.maths.geometry import Box
 
-from .project import PROBLEM_SEPARATOR, BoxSource, display_text
+from .faces import PROBLEM_SEPARATOR, BoxSource, display_text
 
 PROGRESS_EVERY = 500          # images between two progress reports
 

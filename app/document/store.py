@@ -24,14 +24,12 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
+from .faces import ImageEntry, display_text
+from .project import SaveError
+from .store_rows import face_from_row, face_row, image_from_row, image_row
+from .store_schema import (FACE_COLUMNS, IMAGE_COLUMNS, StoreOpenError, Unusable, check_schema, creation_script,
+                           upgrade_schema)
 
-from uglli_core import N_LANDMARKS, FacePrediction
-
-from .project import BoxSource, Face, ImageEntry, SaveError, display_text
-
-SCHEMA_VERSION = 3
-APPLICATION = "uglli-review"
 STATE_DIR_NAME = ".uglli"       # in the folder reviewed, when it can be written
 DATABASE_NAME = "review.sqlite"
 BUSY_TIMEOUT_S = 5.0            # wait this long for another program's write to end
@@ -44,40 +42,6 @@ _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
 _WAL_MAGIC = (0x377F0682, 0x377F0683)   # the checksum's words are little- / big-endian
 _WAL_VERSION = 3007000
 _WAL_HEADER = 32
-
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE images (
-    id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE,
-    detected INTEGER NOT NULL, unreadable INTEGER NOT NULL, problem TEXT NOT NULL,
-    width INTEGER, height INTEGER);
-CREATE TABLE faces (
-    id INTEGER PRIMARY KEY, image_id INTEGER NOT NULL REFERENCES images(id), idx INTEGER NOT NULL,
-    x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL, box_source TEXT NOT NULL,
-    annotation BLOB, landmarks BLOB, covariances BLOB, edited BLOB,
-    point_reviewed BLOB NOT NULL, reviewed INTEGER NOT NULL,
-    network_landmarks BLOB, network_covariances BLOB, model TEXT);
-CREATE INDEX faces_by_image ON faces (image_id);
-"""
-_FACE_COLUMNS = ("id", "image_id", "idx", "x0", "y0", "x1", "y1", "box_source", "annotation",
-                 "landmarks", "covariances", "edited", "point_reviewed", "reviewed",
-                 "network_landmarks", "network_covariances", "model")
-# The columns each schema added, with their types. A file of an older schema gains them,
-# empty, when it is opened. Schema 2 keeps a prediction's network Gaussians beside its
-# answer (FacePrediction.observed); schema 3 the identity of the model that made it
-# (FacePrediction.model; empty: a model not known, which counts as another than any).
-_ADDED_IN = {2: {"network_landmarks": "BLOB", "network_covariances": "BLOB"}, 3: {"model": "TEXT"}}
-_IMAGE_COLUMNS = ("id", "path", "detected", "unreadable", "problem", "width", "height")
-_BOX_SOURCES = {source.value: source for source in BoxSource}
-
-
-class StoreOpenError(RuntimeError):
-    """The review database cannot be used and must not be touched (e.g. a newer schema)."""
-
-
-class _Unusable(Exception):
-    """The file's content cannot be used (damaged, foreign): move it aside. The message
-    completes "… could not be used (…)"."""
 
 
 def database_location(folder: Path, fallback_root: Path) -> tuple[Path, str | None]:
@@ -134,7 +98,7 @@ class ReviewStore:
         try:
             self._connection = self._open()
             self._loaded: list[ImageEntry] | None = self._read()
-        except _Unusable as exc:
+        except Unusable as exc:
             aside = self._move_aside(("", "-wal", "-shm", "-journal"))
             notices.append(f"The review database {self.path} could not be used ({exc}). It was moved to "
                            f"{aside.name} and a new one was started: earlier review work is in that file.")
@@ -148,9 +112,9 @@ class ReviewStore:
             self._create_file()
         try:
             if self.path.stat().st_size == 0:
-                raise _Unusable("it is empty")
+                raise Unusable("it is empty")
         except FileNotFoundError:
-            raise _Unusable("it is a broken link") from None
+            raise Unusable("it is a broken link") from None
         except OSError as exc:
             raise StoreOpenError(f"{self.path} cannot be opened ({exc.strerror or exc})") from None
         try:
@@ -161,56 +125,20 @@ class ReviewStore:
         except sqlite3.Error as exc:
             raise StoreOpenError(f"{self.path} cannot be opened ({exc})") from None
         try:
-            self._check(connection)        # before anything is changed in a file that may be foreign
+            check_schema(connection, self.path)   # before anything is changed in a file that may be foreign
             if connection.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
                 raise StoreOpenError(f"{self.path} cannot be opened (its journal cannot be switched to WAL)")
             connection.execute("PRAGMA synchronous=FULL")
-            self._upgrade(connection)
+            upgrade_schema(connection)
         except sqlite3.DatabaseError as exc:
             connection.close()
             if _is_damage(exc):
-                raise _Unusable(str(exc)) from None
+                raise Unusable(str(exc)) from None
             raise StoreOpenError(f"{self.path} cannot be opened ({exc})") from None
         except BaseException:
             connection.close()
             raise
         return connection
-
-    def _check(self, connection: sqlite3.Connection) -> None:
-        problems = [row[0] for row in connection.execute("PRAGMA quick_check(3)")]
-        if problems != ["ok"]:
-            raise _Unusable(f"it is damaged: {'; '.join(problems)}")
-        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not {"meta", "images", "faces"} <= tables:
-            raise _Unusable("it was not written by UGLLI Review")
-        meta = dict(connection.execute("SELECT key, value FROM meta"))
-        if meta.get("application") != APPLICATION:
-            raise _Unusable("it was not written by UGLLI Review")
-        version = self._version(connection)
-        if version > SCHEMA_VERSION:
-            raise StoreOpenError(f"{self.path} was written by a newer UGLLI Review (schema {version}); "
-                                 f"update the app to open this folder")
-        if version < 1:
-            raise _Unusable(f"its schema version {version} is unknown")
-        later = {column for added, columns in _ADDED_IN.items() if added > version for column in columns}
-        face_columns = [c for c in _FACE_COLUMNS if c not in later]
-        for table, columns in (("images", _IMAGE_COLUMNS), ("faces", face_columns)):
-            if not set(columns) <= {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}:
-                raise _Unusable("it was not written by UGLLI Review")
-
-    @staticmethod
-    def _version(connection: sqlite3.Connection) -> int:
-        return connection.execute("PRAGMA user_version").fetchone()[0]
-
-    def _upgrade(self, connection: sqlite3.Connection) -> None:
-        """Bring a checked file of an older schema to this one, in one transaction; its
-        content is kept as it is."""
-        version = self._version(connection)
-        if version < SCHEMA_VERSION:
-            added = " ".join(f"ALTER TABLE faces ADD COLUMN {column} {kind};"
-                             for schema, columns in sorted(_ADDED_IN.items()) if schema > version
-                             for column, kind in columns.items())
-            connection.executescript(f"BEGIN IMMEDIATE; {added} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
 
     def _create_file(self) -> None:
         """Build an empty database under a temporary name and move it into place complete,
@@ -225,11 +153,7 @@ class ReviewStore:
             try:
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.execute("PRAGMA synchronous=FULL")
-                created = time.strftime("%Y-%m-%dT%H:%M:%S")
-                connection.executescript(  # one script, one transaction
-                    f"BEGIN IMMEDIATE; {_SCHEMA}"
-                    f"INSERT INTO meta VALUES ('application', '{APPLICATION}'), ('created', '{created}');"
-                    f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+                connection.executescript(creation_script(time.strftime("%Y-%m-%dT%H:%M:%S")))
             finally:
                 connection.close()          # the last connection folds the journal into the file
             _fsync(temporary)
@@ -300,17 +224,15 @@ class ReviewStore:
                 self._connection.close()
                 raise StoreOpenError(f"{self.path} cannot be read ({exc})") from None
             self._connection.close()
-            raise _Unusable(f"a saved record cannot be read: {exc}") from None
+            raise Unusable(f"a saved record cannot be read: {exc}") from None
 
     def _read_rows(self) -> list[ImageEntry]:
         images = {}
-        for row in self._connection.execute(f"SELECT {', '.join(_IMAGE_COLUMNS)} FROM images"):
-            image_id, path, detected, unreadable, problem, width, height = row
-            size = (width, height) if width is not None else None
-            images[image_id] = ImageEntry(image_id, _path_from_db(path), [], bool(detected), bool(unreadable),
-                                          problem, size)
-        for row in self._connection.execute(f"SELECT {', '.join(_FACE_COLUMNS)} FROM faces ORDER BY idx"):
-            face = _face_from_row(row, images)
+        for row in self._connection.execute(f"SELECT {', '.join(IMAGE_COLUMNS)} FROM images"):
+            image = image_from_row(row)
+            images[image.id] = image
+        for row in self._connection.execute(f"SELECT {', '.join(FACE_COLUMNS)} FROM faces ORDER BY idx"):
+            face = face_from_row(row, images)
             if face is not None:
                 face.image.faces.append(face)
         return sorted(images.values(), key=lambda image: image.path)
@@ -325,11 +247,11 @@ class ReviewStore:
         """Save whole image and face records in one transaction; raise SaveError when it fails."""
         with self._transaction():
             self._connection.executemany(
-                f"INSERT OR REPLACE INTO images ({', '.join(_IMAGE_COLUMNS)}) VALUES ({_marks(_IMAGE_COLUMNS)})",
-                [_image_row(image) for image in images])
+                f"INSERT OR REPLACE INTO images ({', '.join(IMAGE_COLUMNS)}) VALUES ({_marks(IMAGE_COLUMNS)})",
+                [image_row(image) for image in images])
             self._connection.executemany(
-                f"INSERT OR REPLACE INTO faces ({', '.join(_FACE_COLUMNS)}) VALUES ({_marks(_FACE_COLUMNS)})",
-                [_face_row(face) for face in faces])
+                f"INSERT OR REPLACE INTO faces ({', '.join(FACE_COLUMNS)}) VALUES ({_marks(FACE_COLUMNS)})",
+                [face_row(face) for face in faces])
             self._connection.executemany("DELETE FROM faces WHERE id = ?", [(face.id,) for face in deleted_faces])
 
     @contextmanager
@@ -425,62 +347,3 @@ def _fsync(path: Path) -> None:
 
 def _marks(columns) -> str:
     return ", ".join("?" * len(columns))
-
-
-def _path_to_db(path: str) -> str | bytes:
-    """A file name that is not valid UTF-8 (Python carries its bytes as surrogates) is kept
-    as its raw bytes, so that it still names the same file."""
-    try:
-        path.encode("utf-8")
-        return path
-    except UnicodeEncodeError:
-        return os.fsencode(path)
-
-
-def _path_from_db(value: str | bytes) -> str:
-    return os.fsdecode(value) if isinstance(value, bytes) else value
-
-
-def _blob(array: np.ndarray | None) -> bytes | None:
-    return None if array is None else np.ascontiguousarray(array, dtype="<f8").tobytes()
-
-
-def _array(blob: bytes | None, shape: tuple[int, ...]) -> np.ndarray | None:
-    return None if blob is None else np.frombuffer(blob, dtype="<f8").reshape(shape).copy()
-
-
-def _image_row(image: ImageEntry) -> tuple:
-    width, height = image.size or (None, None)
-    return (image.id, _path_to_db(image.path), int(image.detected), int(image.unreadable),
-            display_text(image.problem), width, height)
-
-
-def _face_row(face: Face) -> tuple:
-    prediction = face.prediction
-    return (face.id, face.image.id, face.index, *face.box, face.box_source.value, _blob(face.annotation),
-            _blob(None if prediction is None else prediction.landmarks),
-            _blob(None if prediction is None else prediction.covariances),
-            _blob(face.edited), face.point_reviewed.astype(np.uint8).tobytes(), int(face.reviewed),
-            _blob(None if prediction is None else prediction.network_landmarks),
-            _blob(None if prediction is None else prediction.network_covariances),
-            None if prediction is None else prediction.model)
-
-
-def _face_from_row(row: tuple, images: dict[int, ImageEntry]) -> Face | None:
-    (face_id, image_id, index, x0, y0, x1, y1, box_source, annotation, landmarks, covariances, edited,
-     point_reviewed, reviewed, network_landmarks, network_covariances, model) = row
-    image = images.get(image_id)
-    if image is None:
-        return None
-    box = (x0, y0, x1, y1)
-    landmarks = _array(landmarks, (N_LANDMARKS, 2))
-    prediction = None
-    if landmarks is not None:
-        prediction = FacePrediction(box, landmarks, _array(covariances, (N_LANDMARKS, 2, 2)),
-                                    _array(network_landmarks, (N_LANDMARKS, 2)),
-                                    _array(network_covariances, (N_LANDMARKS, 2, 2)), model)
-    return Face(face_id, image, index, box, _BOX_SOURCES[box_source],
-                annotation=_array(annotation, (N_LANDMARKS, 2)), prediction=prediction,
-                edited=_array(edited, (N_LANDMARKS, 2)),
-                point_reviewed=np.frombuffer(point_reviewed, dtype=np.uint8).astype(bool),
-                reviewed=bool(reviewed))

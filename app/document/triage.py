@@ -5,7 +5,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .project import Face
+from .faces import Face
 
 HISTOGRAM_BINS = 24
 

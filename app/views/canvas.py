@@ -21,7 +21,7 @@ from PySide6.QtGui import QColor, QCursor, QGuiApplication, QMouseEvent, QPainte
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene, QGraphicsTextItem, QGraphicsView
 
 from ..document.colour_scale import FolderColours
-from ..document.project import Face, ImageEntry
+from ..document.faces import Face, ImageEntry
 from .canvas_items import HANDLE_SIZE, OVERLAYS, FaceOverlay, add_box_items, cosmetic_pen
 from .canvas_legend import CanvasLegend
 

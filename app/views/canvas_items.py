@@ -4,6 +4,8 @@ model's predicted points, numbers, boxes.
 The dots are the face's current points (edited, else annotated, else predicted). Where
 they are not the prediction, the model's own points are drawn too, as crosses at the
 centres of their ellipses, so annotation and prediction are told apart at a glance.
+A point the reviewer marked occluded is a hollow, dashed ring in its colour: placed by
+judgement, not seen.
 Points, crosses and numbers ignore the view's zoom (ItemIgnoresTransformations) so they
 keep their size on screen, scaled by :meth:`FaceOverlay.set_mark_scale` for faces that
 are small on screen; ellipses and contours live in image pixels with cosmetic pens.
@@ -19,8 +21,8 @@ from PySide6.QtWidgets import (QGraphicsEllipseItem, QGraphicsItem, QGraphicsIte
 from uglli_core import N_LANDMARKS
 
 from ..document.colour_scale import ColourScale
+from ..document.faces import Face, ImageEntry, PointSource
 from ..document.landmark_geometry import contour_polylines, ellipse_axes
-from ..document.project import Face, ImageEntry, PointSource
 
 POINT_RADIUS = 4.0            # screen pixels, at full size
 SELECTED_RADIUS = 7.0
@@ -34,6 +36,7 @@ PREDICTION_COLOUR = QColor(255, 80, 255)
 CURRENT_BOX_COLOUR = QColor(255, 170, 0)
 OTHER_BOX_COLOUR = QColor(220, 220, 220, 170)
 OVERLAYS = ("ellipses", "contours", "numbers")
+OCCLUDED_DASHES = [1.0, 1.0]  # an occluded point's ring: dash and gap, in pen widths
 
 
 def cosmetic_pen(colour: QColor, width: float = 1.0, style=Qt.PenStyle.SolidLine) -> QPen:
@@ -94,13 +97,8 @@ class FaceOverlay(QGraphicsItemGroup):
         for index, (marker, number) in enumerate(zip(self.markers, self.numbers)):
             colour = QColor(*colours.rgb(None if uncertainty is None else uncertainty[index]))
             marker.setPos(QPointF(*points[index]))
-            marker.setBrush(QBrush(colour))
-            if index == selected:
-                marker.setPen(QPen(SELECTED_COLOUR, 2.5))
-            elif face.point_reviewed[index]:
-                marker.setPen(QPen(REVIEWED_COLOUR, 2.0))
-            else:
-                marker.setPen(QPen(QColor(0, 0, 0), 1.0))
+            marker.setPen(self._marker_pen(face, index, selected, colour))
+            marker.setBrush(QBrush(Qt.BrushStyle.NoBrush) if face.occluded[index] else QBrush(colour))
             number.setVisible(shown["numbers"])
         self._update_ellipses(face, shown["ellipses"], colours)
         self.showing_prediction = (shown["ellipses"] and face.prediction is not None
@@ -110,6 +108,21 @@ class FaceOverlay(QGraphicsItemGroup):
             if self.showing_prediction:
                 cross.setPos(QPointF(*face.prediction.landmarks[index]))
         self._size_marks()
+
+    @staticmethod
+    def _marker_pen(face: Face, index: int, selected: int, colour: QColor) -> QPen:
+        """The ring of a point's dot: selected, reviewed, else a dark edge; an occluded
+        point's is dashed and, unless selected or reviewed, in its colour (it has no fill)."""
+        occluded = face.occluded[index]
+        if index == selected:
+            pen = QPen(SELECTED_COLOUR, 2.5)
+        elif face.point_reviewed[index]:
+            pen = QPen(REVIEWED_COLOUR, 2.0)
+        else:
+            pen = QPen(colour, 2.0) if occluded else QPen(QColor(0, 0, 0), 1.0)
+        if occluded:
+            pen.setDashPattern(OCCLUDED_DASHES)
+        return pen
 
     def set_mark_scale(self, scale: float) -> None:
         """Draw points, crosses and lines at ``scale`` of their full size (a face that is

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QAbstractScrollArea, QLabel
 from uglli_core.maths.metrics import mahalanobis_squared
 
 from ..document.colour_scale import ColourScale
-from ..document.project import Face, PointSource
+from ..document.faces import Face, PointSource
 from .canvas_items import PREDICTION_COLOUR
 
 MARGIN = 8
@@ -35,6 +35,10 @@ def legend_html(face: Face, showing_prediction: bool, ellipses: bool, colours: C
              + (f", coloured by {colouring}" if face.prediction else "")]
     if face.prediction is not None:
         lines.append(f"{INDENT}{colours.describe(_swatch(calm, 'green'), _swatch(alarm, 'red'))}")
+    if face.occluded.any():
+        count = int(face.occluded.sum())
+        lines.append(f"{_swatch(calm, '◌')} occluded point{'s' * (count != 1)} ({count}): placed by judgement, "
+                     "not seen")
     if showing_prediction:
         lines.append(f"{_swatch(PREDICTION_COLOUR.getRgb()[:3], '✕')} the model's prediction")
     if ellipses and face.prediction is not None:
@@ -113,4 +117,6 @@ def edit_hint(face: Face | None, selected: int, box_mode: bool) -> str:
                                        prediction.covariances[selected])
         parts.append(f"d² {distance:.1f} from the model's prediction")
     parts.append("reviewed" if face.point_reviewed[selected] else "not reviewed")
+    if face.occluded[selected]:
+        parts.append("occluded")
     return " · ".join(parts) + "  —  drag it or Ctrl+click to place it · Esc: deselect"

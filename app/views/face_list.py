@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QTableView, QToolButton, QVBoxLayout, QWidget
 
-from ..document.project import Face, ImageEntry
+from ..document.faces import Face, ImageEntry
 from .face_table import DEFAULT_SORT, HEADERS, FaceTableModel
 
 COLUMN_WIDTHS = (125, 40, 100, 110, 70, 150)   # at least; wider where the header needs it

@@ -11,7 +11,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 
 from ..document.colour_scale import ALARM_PERCENTILE, CALM_PERCENTILE, FolderColours
-from ..document.project import Face, ImageEntry, Project
+from ..document.faces import Face, ImageEntry
+from ..document.project import Project
 from ..document.triage import in_bucket
 
 IMAGE, FACE, UNCERTAINTY, DISAGREEMENT, REVIEWED, STATUS = range(6)
@@ -19,12 +20,13 @@ HEADERS = ("Image", "Face", "Uncertainty %", "Disagreement d²", "Reviewed", "St
 HEADER_TIPS = (
     "The image file, relative to the folder",
     "The face's number in its image (as in <stem>_<k>.pts)",
-    "The model's mean uncertainty over the face's points, |Σ|^¼ in % of the face's size "
-    "(√(w·h) of its predicted points' box, whatever box it was given): "
-    "high first, the faces to look at. Coloured as the points are: green at the folder's "
-    f"{CALM_PERCENTILE}th percentile of point uncertainty, red at its {ALARM_PERCENTILE}th",
-    "How far the annotation lies outside the model's ellipses (mean squared Mahalanobis distance; "
-    "about 2 when they agree): high first, likely annotation mistakes",
+    "How unsure the model is of the face: its network's mean |Σ|^¼ before the shape prior plus how far "
+    "the prior had to move its points, in % of the face's size (√(w·h) of its predicted points' box, "
+    "whatever box it was given): high first, the faces to look at, failures and false boxes among them. "
+    f"Green at the folder's {CALM_PERCENTILE}th percentile of this score, red at its {ALARM_PERCENTILE}th",
+    "How far the annotation lies outside the model's ellipses once the folder's own conventions are "
+    "learned from its annotations (mean squared Mahalanobis distance, or the worst point's against the "
+    "face's own scatter; about 2 when they agree): high first, likely annotation mistakes",
     "✓ accepted; n/68 points marked reviewed",
     "Where the points come from, and any problem with the image",
 )
@@ -186,7 +188,7 @@ class FaceTableModel(QAbstractTableModel):
             return self._display(row, column)
         if role == Qt.ItemDataRole.BackgroundRole and column == UNCERTAINTY and face is not None:
             if face.uncertainty is not None:
-                return QBrush(QColor(*self.colours.scale.rgb(face.uncertainty), 110))
+                return QBrush(QColor(*self.colours.face_scale.rgb(face.uncertainty), 110))
         if role == Qt.ItemDataRole.ForegroundRole and column == STATUS and (row.image.problem or face is None):
             return QBrush(PROBLEM_COLOUR)
         if role == Qt.ItemDataRole.ToolTipRole and column == STATUS:

@@ -8,7 +8,8 @@ from typing import Callable
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QLabel
 
-from ..document.project import Face, ImageEntry, Project
+from ..document.faces import Face, ImageEntry
+from ..document.project import Project
 from ..views.canvas import FaceCanvas
 from ..views.face_list import FaceListPanel
 from ..views.histogram import UncertaintyHistogram

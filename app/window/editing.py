@@ -7,8 +7,10 @@ from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QMessageBox, QStatusBar, QWidget
 
 from ..document import commands
-from ..document.project import Face, ImageEntry, Project
+from ..document.faces import Face, ImageEntry
+from ..document.project import Project
 from ..document.propagation import Propagation
+from ..document.turn_command import TurnFaceCommand
 from ..views.canvas import FaceCanvas
 from ..views.face_list import FaceListPanel
 from ..workers.prediction import PredictionController
@@ -107,6 +109,26 @@ class Editing:
         if face is not None and index >= 0:
             self._push(commands.SetPointReviewedCommand(self.project_of(), face, index,
                                                         not face.point_reviewed[index]))
+
+    def toggle_occluded(self) -> None:
+        """Mark the selected point occluded (hidden, so placed by judgement), or seen again."""
+        face, index = self.canvas.face, self.canvas.selected_point
+        if face is None or face.points is None or index < 0:
+            self.status_bar.showMessage("Select a point to mark it occluded", 5000)
+            return
+        self._push(commands.SetOccludedCommand(self.project_of(), face, [index], not face.occluded[index]))
+
+    def turn_face(self) -> None:
+        """Turn the face shown a quarter clockwise (a photo held the wrong way): the model
+        predicts it again with its crop turned back that far."""
+        face = self.canvas.face
+        if face is None or self.project_of() is None:
+            return
+        command = TurnFaceCommand(self.project_of(), face)
+        self._push(command)
+        if face.turn == command.turn:   # else the store refused it, and said why
+            self.prediction.start()
+            self.status_bar.showMessage(f"Face turned to {command.turn}° clockwise: predicting it again", 5000)
 
     def accept_face(self) -> None:
         """Toggle the face's reviewed mark; accepting moves on to the next face."""

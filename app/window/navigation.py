@@ -12,8 +12,9 @@ from PySide6.QtWidgets import QLabel, QStatusBar
 from uglli_core import ImageReadError
 
 from ..document.colour_scale import FolderColours
+from ..document.faces import Face, ImageEntry
 from ..document.folder_place import FolderPlace
-from ..document.project import Face, ImageEntry, Project
+from ..document.project import Project
 from ..document.triage import next_uncertain_point
 from ..views.canvas import FaceCanvas
 from ..views.canvas_legend import edit_hint

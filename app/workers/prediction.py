@@ -33,7 +33,8 @@ from uglli_core.files.records import MANIFEST_NAME, tight_box
 from uglli_core.maths.geometry import Box
 from uglli_core.nets.checkpoint import model_identity
 
-from ..document.project import BoxSource, Face, Project
+from ..document.faces import BoxSource, Face
+from ..document.project import Project
 from .threads import start_worker_thread
 
 BATCH_SIZE = 16
@@ -46,11 +47,12 @@ class FaceJob(NamedTuple):
     source: BoxSource
     index: int                             # 1-based place in its image
     annotation_box: Box | None = None      # tight box of its .pts points, to check against the image
+    turn: int | None = None                # how far it is turned (Face.turn); None: not known
 
     @classmethod
     def of(cls, face: Face) -> "FaceJob":
         annotation = None if face.annotation is None else tight_box(face.annotation)
-        return cls(face.box, face.box_source, face.index, annotation)
+        return cls(face.box, face.box_source, face.index, annotation, face.turn)
 
 
 class ImageJob(NamedTuple):
@@ -113,6 +115,7 @@ class PredictionWorker(QObject):
     model_loaded = Signal(int, str)            # run, device ("cpu", "cuda")
     detected = Signal(int, int, list)          # run, image id, boxes
     predicted = Signal(int, list)              # run, [(image id, (width, height), box, FacePrediction)]
+                                               # (the prediction's turn: the face's, or the one it found)
     image_failed = Signal(int, int, str, bool)  # run, image id, message, unreadable
     refused = Signal(int, int, object, list)   # run, image id, (width, height), [(box, why, whole face)]
     progress = Signal(int, int, int)           # run, images done, images in the run
@@ -155,7 +158,7 @@ class PredictionWorker(QObject):
             self.finished.emit(run, self._cancelled(run))
 
     def _run(self, run: int, jobs: list[ImageJob], done_before: int, total: int) -> None:
-        batch: list[tuple[int, np.ndarray, Box]] = []
+        batch: list[tuple[int, np.ndarray, Box, int | None]] = []
         waiting = 0  # jobs whose faces sit in the batch
         detecting = any(job.detect for job in jobs)
         with (network_threads(detecting),
@@ -174,7 +177,7 @@ class PredictionWorker(QObject):
             self._predict(run, batch)
             self.progress.emit(run, done_before + len(jobs), total)
 
-    def _faces_to_predict(self, run: int, prepared: Prepared) -> list[tuple[int, np.ndarray, Box]]:
+    def _faces_to_predict(self, run: int, prepared: Prepared) -> list[tuple[int, np.ndarray, Box, int | None]]:
         job = prepared.item
         if isinstance(prepared.error, ImageReadError):
             self.image_failed.emit(run, job.image_id, str(prepared.error), True)
@@ -187,26 +190,26 @@ class PredictionWorker(QObject):
         for face in job.faces:
             why = refusal(job, face, size)
             if why is None:
-                boxes.append(face.box)
+                boxes.append((face.box, face.turn))
             else:
                 refused.append((face.box, *why))
                 if not why[1]:
-                    boxes.append(face.box)  # only the annotation goes: the box is fine
+                    boxes.append((face.box, face.turn))  # only the annotation goes: the box is fine
         if refused:
             self.refused.emit(run, job.image_id, size, refused)
         if job.detect:
             if detector_failure:
                 self.image_failed.emit(run, job.image_id, detector_failure, False)
                 return []
-            boxes = detected
-            self.detected.emit(run, job.image_id, list(boxes))
-        return [(job.image_id, image, box) for box in boxes]
+            boxes = [(box, None) for box in detected]
+            self.detected.emit(run, job.image_id, list(detected))
+        return [(job.image_id, image, box, turn) for box, turn in boxes]
 
-    def _predict(self, run: int, batch: list[tuple[int, np.ndarray, Box]]) -> None:
-        predictions = self._predictor.predict_faces([(image, box) for _, image, box in batch], BATCH_SIZE)
+    def _predict(self, run: int, batch: list[tuple[int, np.ndarray, Box, int | None]]) -> None:
+        predictions = self._predictor.predict_faces([(image, box, turn) for _, image, box, turn in batch], BATCH_SIZE)
         predictions = [replace(p, model=self._predictor.identity) for p in predictions]  # kept with each
         self.predicted.emit(run, [(image_id, (image.shape[1], image.shape[0]), box, p)
-                                  for (image_id, image, box), p in zip(batch, predictions)])
+                                  for (image_id, image, box, _), p in zip(batch, predictions)])
 
 
 class PredictionController(QObject):
@@ -314,8 +317,9 @@ class PredictionController(QObject):
         for image_id, size, box, prediction in results:
             image = self.project.image(image_id)
             sizes[image] = size
-            face = next((f for f in image.faces if f.prediction is None and f.box == box), None)
-            if face is not None:  # else the box was moved or deleted meanwhile
+            face = next((f for f in image.faces if f.prediction is None and f.box == box
+                         and f.turn in (None, prediction.turn)), None)
+            if face is not None:  # else the box was moved, the face turned or deleted meanwhile
                 matched.append((face, prediction))
         self.project.record_predictions(matched, sizes)
 

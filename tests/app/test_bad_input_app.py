@@ -18,8 +18,8 @@ import torch
 from bad_inputs import (face_points, load_faces, synthetic_faces, write_bad_manifests, write_image_cases,
                         write_manifest_rows, write_pts_cases)
 
+from app.document.faces import NO_FACE_FOUND, BoxSource
 from app.views.face_table import STATUS
-from app.document.project import NO_FACE_FOUND, BoxSource
 
 PREDICTION_TIMEOUT_MS = 240_000
 

@@ -191,9 +191,10 @@ def test_face_boxes_are_drawn_moved_and_deleted_by_hand(qtbot, reviewed_window):
 
 
 def test_decoded_images_are_kept_in_a_memory_bounded_lru(tmp_path, qapp):
+    import cv2
+
     from app.views.image_cache import PixmapCache
     from uglli_core import ImageReadError
-    import cv2
 
     paths = []
     for k in range(5):

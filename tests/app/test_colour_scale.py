@@ -7,8 +7,9 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.document.colour_scale import SAMPLED_FACES, ColourScale, FolderColours, folder_scale
+from app.document.faces import BoxSource, Face, ImageEntry
 from app.document.landmark_geometry import ALARM_UNCERTAINTY, CALM_UNCERTAINTY
-from app.document.project import BoxSource, Face, ImageEntry, ProjectEvents
+from app.document.project import ProjectEvents
 from app.views.face_table import UNCERTAINTY
 from uglli_core import FacePrediction
 
@@ -49,6 +50,20 @@ def test_green_and_red_are_the_folders_10th_and_90th_percentiles_of_point_uncert
     described = scale.describe()
     assert f"≤ {scale.calm:.2f} %" in described and f"≥ {scale.alarm:.2f} %" in described
     assert "this folder's 10th / 90th percentile" in described
+
+
+def test_the_face_list_is_coloured_by_the_folders_percentiles_of_the_face_score():
+    """The face score also counts how far the shape prior moved the network's points, so it
+    runs higher than the points' uncertainty: on the points' scale every row would be red."""
+    faces = [_face(k, u) for k, u in enumerate([1.5, 1.6, 1.7, 1.8, 3.2], start=1)]
+    for face in faces:                  # the network's points a little off the answer, as the prior moves them
+        face.prediction.network_landmarks = face.prediction.landmarks + 2.0
+        face.prediction.network_covariances = face.prediction.covariances
+    scores = np.array([face.uncertainty for face in faces])
+    assert scores.min() > folder_scale(faces).alarm, "redder than every point"
+    scale = folder_scale(faces, of_faces=True)
+    assert (scale.calm, scale.alarm) == pytest.approx(tuple(np.percentile(scores, [10, 90])))
+    assert scale.rgb(faces[1].uncertainty)[1] > scale.rgb(faces[-1].uncertainty)[1] + 120   # green, red
 
 
 def test_a_folder_without_predictions_has_the_fixed_scale_and_equal_points_still_one():

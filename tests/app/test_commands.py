@@ -4,8 +4,8 @@ import pytest
 from PySide6.QtGui import QUndoStack
 
 from app.document import commands
+from app.document.faces import PointSource
 from app.document.open_folder import open_folder
-from app.document.project import PointSource
 from uglli_core import FacePrediction
 
 

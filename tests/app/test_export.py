@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from app.document.export import pts_name, plan_export, write_export
+from app.document.export import plan_export, pts_name, write_export
 from app.document.open_folder import open_folder
 from uglli_core import read_pts
 

@@ -2,8 +2,8 @@
 import numpy as np
 from PySide6.QtCore import Qt
 
-from app.views.face_table import FACE, STATUS, UNCERTAINTY, FaceTableModel
 from app.document.open_folder import open_folder
+from app.views.face_table import FACE, STATUS, UNCERTAINTY, FaceTableModel
 from uglli_core import FacePrediction
 
 

@@ -11,7 +11,7 @@ from app.document.corrections import corrected_faces, face_records, held_out_cou
 from app.document.model_versions import ModelVersions, ModelVersionsError, state_dir
 from app.document.open_folder import open_folder
 from uglli_core import FacePrediction
-from uglli_core.files.records import split_records
+from uglli_core.files.splits import split_records
 
 
 @pytest.fixture

@@ -4,14 +4,13 @@ import shutil
 
 import numpy as np
 import pytest
+from older_store import as_schema
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QToolButton
 
 from app.document.store import DATABASE_NAME
 from app.workers.model_control import OTHER_MODEL
 from uglli_core.nets.checkpoint import model_identity
-
-from older_store import as_schema
 
 ANOTHER_MODEL = "predicted by another model"
 

@@ -3,10 +3,10 @@ import shutil
 
 import numpy as np
 
+from app.document.faces import BoxSource, PointSource
 from app.document.open_folder import open_folder
-from app.document.project import BoxSource, PointSource
-from uglli_core.files.records import read_manifest
 from uglli_core.cli.predict_jobs import input_jobs
+from uglli_core.files.records import read_manifest
 
 
 def test_manifest_crops_use_the_manifest_boxes_and_pts(crops_folder, tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-from app.document.project import BoxSource, Face, ImageEntry
+from app.document.faces import BoxSource, Face, ImageEntry
 from app.document.triage import next_uncertain_point
 from app.window.session import LEGEND_KEY, settings
 from uglli_core import FacePrediction

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 
+import app.document.scan
 import app.workers.folder_opener
 import app.workers.prediction
-import app.document.scan
-from app.workers.folder_opener import open_folder_responsively
+from app.document.faces import Face, warm_scores
 from app.document.open_folder import FolderError, open_folder
-from app.document.project import Face, warm_scores
+from app.workers.folder_opener import open_folder_responsively
 from uglli_core import FacePrediction
 
 N_IMAGES = 40

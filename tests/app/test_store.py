@@ -3,9 +3,11 @@ import sqlite3
 
 import numpy as np
 import pytest
+from older_store import as_schema
 
 from app.document.open_folder import open_folder
-from app.document.store import DATABASE_NAME, ReviewStore, SCHEMA_VERSION, StoreOpenError
+from app.document.store import DATABASE_NAME, ReviewStore, StoreOpenError
+from app.document.store_schema import SCHEMA_VERSION
 from uglli_core import FacePrediction
 
 
@@ -135,11 +137,7 @@ def test_a_database_of_schema_1_is_upgraded_with_its_work_kept(crops_folder, tmp
     assert project.move_point(face, 30, (150.5, 160.25))
     project.close()
     database = crops_folder / ".uglli" / DATABASE_NAME
-    connection = sqlite3.connect(database)   # as the first version of the app wrote it
-    connection.executescript("ALTER TABLE faces DROP COLUMN network_landmarks; "
-                             "ALTER TABLE faces DROP COLUMN network_covariances; "
-                             "ALTER TABLE faces DROP COLUMN model; PRAGMA user_version=1;")
-    connection.close()
+    as_schema(database, 1)   # as the first version of the app wrote it
 
     again = open_folder(crops_folder, tmp_path / "fallback")
     assert again.notices == [], "nothing was moved aside"
@@ -150,7 +148,7 @@ def test_a_database_of_schema_1_is_upgraded_with_its_work_kept(crops_folder, tmp
     assert again.move_point(face_again, 31, (151.0, 161.0)), "and it is written to as a new one"
     again.close()
     connection = sqlite3.connect(database)
-    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     connection.close()
     assert np.allclose(open_folder(crops_folder, tmp_path / "fallback").face(face.id).points[31], (151.0, 161.0))
 
@@ -178,9 +176,7 @@ def test_a_database_of_schema_2_is_upgraded_its_models_unknown_and_its_work_kept
     assert project.set_point_reviewed(faces[2], 4, True)
     project.close()
     database = crops_folder / ".uglli" / DATABASE_NAME
-    connection = sqlite3.connect(database)   # as the second version of the app wrote it
-    connection.executescript("ALTER TABLE faces DROP COLUMN model; PRAGMA user_version=2;")
-    connection.close()
+    as_schema(database, 2)   # as the second version of the app wrote it
 
     again = open_folder(crops_folder, tmp_path / "fallback")
     assert again.notices == [], "nothing was moved aside"
@@ -194,6 +190,6 @@ def test_a_database_of_schema_2_is_upgraded_its_models_unknown_and_its_work_kept
                                                        kept[3].prediction.covariances, model="fedcba9876543210"))])
     again.close()
     connection = sqlite3.connect(database)
-    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     connection.close()
     assert open_folder(crops_folder, tmp_path / "fallback").face(faces[3].id).prediction.model == "fedcba9876543210"

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
+from app.document.faces import BoxSource, Face, ImageEntry
 from app.document.landmark_geometry import contour_polylines, ellipse_axes, uncertainty_rgb
-from app.document.project import BoxSource, Face, ImageEntry
 from app.document.triage import histogram, in_bucket, next_uncertain_point
 from uglli_core import FacePrediction
 

@@ -9,10 +9,10 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from app.dialogs.shortcuts_dialog import ShortcutsDialog
+from app.document.triage import next_uncertain_point
 from app.window.actions import ACTIONS, shortcut_rows
 from app.window.review_guide import review_guide
 from app.window.session import settings
-from app.document.triage import next_uncertain_point
 
 
 def _in_view(canvas, x0, y0, x1, y1) -> bool:

@@ -52,7 +52,8 @@ def test_predict_from_a_manifest_writes_the_documented_json(five_faces, tiny_mod
         "1051618982_1.jpg", "111076519_1.jpg", "111076519_2.jpg", "1130084326_1.jpg", "1130084326_2.jpg"]
     face = result["faces"][0]
     assert set(face) == {"image", "face", "box", "landmarks", "covariances", "network_landmarks",
-                         "network_covariances", "uncertainty"}
+                         "network_covariances", "uncertainty", "turn",
+                         "annotation", "disagreement", "point_disagreement"}   # its <stem>.pts annotates it
     assert face["face"] == 1 and len(face["box"]) == 4
     assert len(face["landmarks"]) == 68 and all(len(p) == 2 for p in face["landmarks"])
     assert len(face["covariances"]) == 68 and face["covariances"][0][0][1] == face["covariances"][0][1][0]

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from uglli_core.files.pts import write_pts
-from uglli_core.files.records import (DatasetError, FaceRecord, annotation_files, apply_split, read_folder,
-                                      read_manifest, read_records, save_split, source_photo, split_records, tight_box)
+from uglli_core.files.records import (DatasetError, FaceRecord, annotation_files, read_folder, read_manifest,
+                                      read_records, tight_box)
+from uglli_core.files.splits import apply_split, save_split, source_photo, split_records
 from uglli_core.maths.geometry import MIRROR_68
 from uglli_core.training.samples import AugmentConfig, FaceCrops, FacePatch, cut_patches
 

@@ -5,8 +5,9 @@ import pytest
 
 from uglli_core.files.images import load_image
 from uglli_core.files.records import read_manifest
-from uglli_core.inference.predict import FacePrediction, LandmarkPredictor, point_scores
+from uglli_core.inference.predict import FacePrediction, LandmarkPredictor, face_scores, point_scores
 from uglli_core.maths.metrics import point_uncertainty
+from uglli_core.prior.model_prior import load_shape_prior
 
 
 def grown(box, factor: float):
@@ -45,3 +46,49 @@ def test_the_bundled_model_scores_a_face_alike_in_its_box_and_one_1_6_times_larg
     image = load_image(face.image_path)
     own, loose = LandmarkPredictor.load(device="cpu").predict(image, [face.box, grown(face.box, 1.6)])
     assert loose.uncertainty == pytest.approx(own.uncertainty, rel=0.05)
+
+
+# The face score ranks failures first (issue 19, part 3): the network's own spread plus how
+# far the shape prior moved its points, so that a confident network's implausible shape counts.
+MOUTH = slice(48, 68)
+
+
+def fused(prior, points: np.ndarray, spread: float) -> FacePrediction:
+    """The prediction of a network that put its points at ``points`` (68, 2), each with an
+    isotropic Σ of ``spread`` px standard deviation, fused with ``prior`` as the predictor does."""
+    covariances = np.tile(np.eye(2) * spread ** 2, (68, 1, 1))
+    landmarks, fused_covariances = prior.fuse(points, covariances, {})
+    return FacePrediction((0.0, 0.0, 1.0, 1.0), landmarks, fused_covariances, points, covariances)
+
+
+@pytest.fixture(scope="module")
+def prior():
+    return load_shape_prior()
+
+
+def test_a_face_whose_network_is_sure_of_a_shape_no_face_has_outranks_an_unsure_ordinary_face(prior):
+    """The fused ellipses do not depend on where the network put its points: before, the
+    face with its mouth a seventh of the face too low scored as an ordinary one (1.66 against
+    1.63) and below the same face read less surely."""
+    face = prior.mean * 300 + 200                                  # about 95 px across
+    odd = face.copy()
+    odd[MOUTH, 1] += np.ptp(face[:, 1]) / 7
+    ordinary, misshapen, unsure = fused(prior, face, 2.0), fused(prior, odd, 2.0), fused(prior, face, 2.3)
+    assert misshapen.uncertainty > unsure.uncertainty > ordinary.uncertainty
+    assert misshapen.uncertainty > 1.2 * ordinary.uncertainty
+    # the ellipses drawn stay the answer's own: the misshapen face's are an ordinary face's
+    assert misshapen.point_uncertainty.mean() == pytest.approx(ordinary.point_uncertainty.mean(), rel=0.05)
+
+
+def test_the_face_score_is_the_networks_spread_plus_how_far_the_prior_moved_its_points(prior):
+    face = prior.mean * 300 + 200
+    face[MOUTH, 1] += 10.0
+    prediction = fused(prior, face, 2.0)
+    size = np.sqrt(np.prod(np.ptp(prediction.landmarks, axis=0)))
+    moved = np.linalg.norm(face - prediction.landmarks, axis=1).mean()
+    assert prediction.uncertainty == pytest.approx(100 * (2.0 + moved) / size)
+    # a larger copy of the same face, in a larger box, scores the same
+    larger = fused(prior, face * 2.5, 5.0)
+    assert larger.uncertainty == pytest.approx(prediction.uncertainty, rel=1e-6)
+    assert face_scores(*(np.stack([p] * 3) for p in (prediction.landmarks, *prediction.observed))) \
+        == pytest.approx([prediction.uncertainty] * 3)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from uglli_core import BUNDLED_MODEL, LandmarkPredictor, fine_tune, load_image, read_manifest
-from uglli_core.files.records import apply_split
+from uglli_core.files.splits import apply_split
 
 
 def _nme_io(predictor, faces):
@@ -25,7 +25,7 @@ def test_corrected_faces_improve_and_other_faces_do_not_get_worse(datasets, tmp_
     order = np.argsort(-errors)
     worst = [unseen[i] for i in order[:10]]           # the faces a user would correct
     others = [unseen[i] for i in order[10:40]]
-    result = fine_tune(None, worst, tmp_path, device="cpu", min_validation=2)
+    result = fine_tune(None, worst, tmp_path, device="cpu", min_validation=2, share=0.5)
     assert result.model_path is not None and not result.cancelled
     corrected = [f for f in worst if f.key in set(result.train_keys)]
     tuned = LandmarkPredictor.load(result.model_path, "cpu")

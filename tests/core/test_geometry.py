@@ -2,13 +2,14 @@ import cv2
 import numpy as np
 import pytest
 
-from uglli_core.maths.geometry import (MIRROR_68, crop_transform, similarity_about, transform_covariances,
+from uglli_core.maths.geometry import (MIRROR_68, TURNS, crop_transform, similarity_about, transform_covariances,
                                        transform_points, warp)
 
 
-def test_crop_then_uncrop_returns_points_and_covariances():
+@pytest.mark.parametrize("turn", TURNS)   # a face turned in its photo is cut turned back
+def test_crop_then_uncrop_returns_points_and_covariances(turn):
     rng = np.random.default_rng(1)
-    to_crop = crop_transform((37.5, 80.0, 290.0, 301.0), 128)
+    to_crop = crop_transform((37.5, 80.0, 290.0, 301.0), 128, turn=turn)
     points = rng.uniform(0, 400, (68, 2))
     factors = rng.normal(size=(68, 2, 2))
     covariances = factors @ factors.swapaxes(1, 2) + 0.1 * np.eye(2)

@@ -9,7 +9,7 @@ import pytest
 
 from uglli_core import read_manifest
 from uglli_core.detection.detect import FaceDetector
-from uglli_core.files.records import apply_split
+from uglli_core.files.splits import apply_split
 from uglli_core.maths.geometry import box_iou, transform_points
 from uglli_core.training.photo_like import (FACE_SIZES, HAND_DRAWN_JITTER, JPEG_QUALITIES, MATCH_IOU, PhotoFace,
                                             build_set, crop_face, photo_like_face, resize)

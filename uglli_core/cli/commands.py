@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from ..files import json_text
-from ..files.records import DatasetError, apply_split, read_records, split_records
+from ..files.records import DatasetError, read_records
+from ..files.splits import apply_split, split_records
 from ..training.train import TrainConfig
 from ..tuning.finetune import DEFAULT_SHARE
 from .flags import MODEL_FLAGS, TRAIN_FLAGS, data_of
@@ -37,7 +38,8 @@ def run_fine_tune(args) -> int:
                            val_fraction=args.val_fraction, device=args.device, progress=reporter, **options)
     finally:
         reporter.close()
-    print(json_text.dumps({"model": result.model_path and str(result.model_path), "share": args.share,
+    print(json_text.dumps({"model": result.model_path and str(result.model_path), "share": result.share,
+                           "share_chosen_from": result.share_figures, "calibration": result.calibration,
                            "trained_on": len(result.train_keys), "held_out": result.validation_keys,
                            "before": result.before, "after": result.after, "cancelled": result.cancelled},
                           indent=2))
@@ -130,4 +132,4 @@ def load_predictor(args):
     from ..inference.predict import LandmarkPredictor
 
     return LandmarkPredictor.load(args.model, args.device, flip=args.flip, recrop=args.recrop,
-                                  frame_first=args.frame_first, fuse_prior=args.fuse_prior)
+                                  frame_first=args.frame_first, fuse_prior=args.fuse_prior, turns=args.turns)

@@ -10,7 +10,7 @@ from ..files.records import DatasetError
 from ..nets.checkpoint import CheckpointError
 from ..nets.model import ModelConfig
 from ..training.train import TrainConfig
-from ..tuning.finetune import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
+from ..tuning.finetune import BLEND_SHARES, DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
 from .commands import run_calibrate, run_evaluate, run_fine_tune, run_train
 from .flags import DEVICE_HELP, MODEL_FLAGS, PROGRESS_HELP, TRAIN_FLAGS, add_data, add_flag, config_defaults
 from .predict_command import run_predict
@@ -79,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--lr", type=float, default=None, help=f"learning rate (default: {DEFAULT_LR})")
     tune.add_argument("--share", type=float, default=DEFAULT_SHARE,
                       help="share of the fine-tuned weights in the result, the rest the starting ones "
-                           "(1: the fine-tuned weights alone; default: %(default)s)")
+                           "(1: the fine-tuned weights alone; default: the one of "
+                           f"{', '.join(f'{share:g}' for share in BLEND_SHARES)} with the lowest NME_io "
+                           "on the held-out faces)")
     tune.add_argument("--val-fraction", type=float, default=0.1,
                       help="hold out this share of the faces, whole photos at a time (default %(default)s)")
     tune.add_argument("--seed", type=int, default=None, help="random seed of the split and the training (default: 0)")
@@ -120,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="threads that read and detect ahead of the network (default: cores, at most 4; 0: none)")
     predict.add_argument("--progress", choices=MODES, default="auto", help=PROGRESS_HELP)
     for command in (evaluate, predict):
+        command.add_argument("--turns", action=argparse.BooleanOptionalAction, default=None,
+                             help="run a face the model is unsure of turned by each right angle too and keep the "
+                                  "surest turn, for photos held the wrong way (default: as the model file says; on "
+                                  "for a model whose uncertainty is calibrated, as the bundled one)")
         command.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
                             help="also run each face mirrored and average the two (default: as the model file says)")
         command.add_argument("--recrop", action=argparse.BooleanOptionalAction, default=None,

@@ -14,19 +14,25 @@ Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in image pixels
 
 # Side of the square crop relative to the longer side of the face box.
 CROP_CONTEXT = 1.1
+# How far a face may be turned in its photo, in degrees clockwise as the photo is shown,
+# and (cos, sin) of the turn back that shows it upright: whole numbers, so the map is exact.
+TURN_BACK = {0: (1.0, 0.0), 90: (0.0, -1.0), 180: (-1.0, 0.0), 270: (0.0, 1.0)}
+TURNS = tuple(TURN_BACK)
 
 
-def crop_transform(box: Box, out_size: int, context: float = CROP_CONTEXT) -> np.ndarray:
-    """Image → crop: a square centred on ``box``, side ``context`` × its longer side."""
+def crop_transform(box: Box, out_size: int, context: float = CROP_CONTEXT, turn: int = 0) -> np.ndarray:
+    """Image → crop: a square centred on ``box``, side ``context`` × its longer side; a face
+    turned ``turn`` degrees clockwise in the image (one of :data:`TURNS`) is upright in it."""
+    if turn not in TURN_BACK:
+        raise ValueError(f"a face is turned by one of {', '.join(map(str, TURNS))} degrees, not {turn}")
     x0, y0, x1, y1 = (float(v) for v in box)
     side = context * max(x1 - x0, y1 - y0, 1e-3)
-    scale = out_size / side
-    cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+    cos, sin = TURN_BACK[turn]
+    linear = out_size / side * np.array([[cos, -sin], [sin, cos]])
+    centre = np.array([(x0 + x1) / 2.0, (y0 + y1) / 2.0])
     # crop pixel centre (out_size - 1) / 2 sits at the box centre
-    half = (out_size - 1) / 2.0
-    return np.array([[scale, 0.0, half - scale * cx],
-                     [0.0, scale, half - scale * cy],
-                     [0.0, 0.0, 1.0]])
+    shift = (out_size - 1) / 2.0 - linear @ centre
+    return np.array([[*linear[0], shift[0]], [*linear[1], shift[1]], [0.0, 0.0, 1.0]])
 
 
 def resize_transform(source_size: tuple[int, int], resized_size: tuple[int, int]) -> np.ndarray:

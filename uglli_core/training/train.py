@@ -177,9 +177,11 @@ def fit(config: TrainConfig, train_records: list[FaceRecord], val_records: list[
                 break
             images = batch["image"].to(device).contiguous(memory_format=memory_format)
             target = batch["points"].to(device)
+            # occluded points' labels are uncertain; a batch without any trains exactly as before
+            variance = batch["label_variance"].to(device) if batch["label_variance"].any() else None
             outputs = model(images, detach_cen=phase == "warmup")
             loss = stacked_loss(outputs, target, phase, config.hourglass_weights, config.heatmap_weight,
-                                getattr(model, "module", model).grid, config.heatmap_sigma)
+                                getattr(model, "module", model).grid, config.heatmap_sigma, variance)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)

@@ -13,7 +13,8 @@ import numpy as np
 from ..evaluation.calibration import _coverage_quantile
 from ..evaluation.evaluate import evaluate
 from ..files.images import ImageReadError, load_image
-from ..files.records import FaceRecord, split_records
+from ..files.records import FaceRecord
+from ..files.splits import split_records
 from ..inference.predict import LandmarkPredictor
 from ..nets.checkpoint import export_model, load_checkpoint
 from ..prior.folder_calibration import FIELD, FolderCalibration, interocular
