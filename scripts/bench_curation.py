@@ -75,10 +75,10 @@ def main() -> None:
     reviewed = [pools[0][i] for i in np.argsort(pool_scores)[::-1][:args.reviewed]]
     print(f"reviewed: the {len(reviewed)} pool frames with the highest face score")
 
-    steps = {"1. predicted": predictor}
+    steps = {"predicted": predictor}
     started = time.perf_counter()
     calibration = learn_folder_calibration(LandmarkPredictor(start, "cpu", folder_calibration=False), reviewed)
-    steps["3. calibrated"] = LandmarkPredictor({**start, CALIBRATION_FIELD: calibration.to_field()}, "cpu")
+    steps["calibrated"] = LandmarkPredictor({**start, CALIBRATION_FIELD: calibration.to_field()}, "cpu")
     print(f"calibrated in {time.perf_counter() - started:.0f} s: {calibration.summary()}")
     with tempfile.TemporaryDirectory() as run:
         started = time.perf_counter()
@@ -86,7 +86,7 @@ def main() -> None:
         tuned = fine_tune(args.model, reviewed, run, device="cpu", **options)
         print(f"fine-tuned in {time.perf_counter() - started:.0f} s: share {tuned.share} of the fine-tuned weights "
               f"(held out {len(tuned.validation_keys)} of the reviewed), ellipse scales {tuned.calibration}")
-        steps["4. fine-tuned"] = LandmarkPredictor.load(tuned.model_path, "cpu")
+        steps["fine-tuned"] = LandmarkPredictor.load(tuned.model_path, "cpu")
 
     truth = np.stack([r.points for r in rest])                                       # (N, 68, 2)
     reviewer = Reviewer(predictor, seed=0)

@@ -40,7 +40,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50, 100])
     parser.add_argument("--epochs", type=int, default=None, help="default: uglli_core's fine-tune default")
     parser.add_argument("--lr", type=float, default=None)
-    parser.add_argument("--share", type=float, default=None, help="fine-tuned share of the weights (default: 0.5)")
+    parser.add_argument("--share", type=float, default=None,
+                        help="fine-tuned share of the weights (default: chosen on the held-out faces)")
     parser.add_argument("--shift", choices=["none", "lowres"], default="none")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="use only N faces of the validation split")
@@ -59,7 +60,8 @@ def main() -> None:
     print(f"held-out faces: {len(measured)}; correction pool: {len(pool)}")
     print(f"before: NME_io {before['nme_io']:.2f}%  NME_box {before['nme_box']:.2f}%  "
           f"coverage {before['coverage']:.1f}%")
-    print(f"\n{'N':>4}{'NME_io after':>14}{'NME_box after':>15}{'coverage':>10}{'minutes':>9}")
+    print(f"\n{'N':>4}{'NME_io after':>14}{'NME_box after':>15}{'coverage':>10}{'minutes':>9}{'share':>7}"
+          f"{'calibrated':>12}")
     for size in args.sizes:
         corrections = pool[:size]
         with tempfile.TemporaryDirectory() as run_dir:
@@ -68,7 +70,8 @@ def main() -> None:
             result = fine_tune(base.info["path"], corrections, run_dir, device="cpu", **tuning)
             minutes = (time.perf_counter() - started) / 60
             after = evaluate_records(LandmarkPredictor.load(result.model_path, "cpu"), measured)
-        print(f"{size:>4}{after['nme_io']:>13.2f}%{after['nme_box']:>14.2f}%{after['coverage']:>9.1f}%{minutes:>9.1f}")
+        print(f"{size:>4}{after['nme_io']:>13.2f}%{after['nme_box']:>14.2f}%{after['coverage']:>9.1f}%{minutes:>9.1f}"
+              f"{result.share:>7g}{'yes' if result.calibration else 'no':>12}")
 
 
 def low_resolution_copy(face: FaceRecord, folder: Path) -> FaceRecord:

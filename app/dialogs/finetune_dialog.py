@@ -12,7 +12,7 @@ from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel, QMessageBox, QProgressBar,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from uglli_core.tuning.finetune import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
+from uglli_core.tuning.finetune import BLEND_SHARES, DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
 
 from ..document.corrections import CHOICES, activation_risks, held_out_count, held_out_warning
 from ..views.loss_plot import TrainingPlot
@@ -22,6 +22,9 @@ from .versions_dialog import change
 LEARNING_RATES = ("1e-3", "3e-4", "2e-4", "1e-4", "3e-5", "1e-5")
 ERROR_STYLE = "color: #a00000;"
 WARNING_STYLE = "color: #8a5a00;"
+
+
+AUTOMATIC_SHARE = "Chosen"   # the share spin box's text at 0
 
 
 class FineTuneDialog(QDialog):
@@ -45,10 +48,14 @@ class FineTuneDialog(QDialog):
         validator = QDoubleValidator(1e-7, 1.0, 8, self.lr)
         validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
         self.lr.setValidator(validator)
-        self.share = QSpinBox(minimum=10, maximum=100, singleStep=10, value=round(100 * DEFAULT_SHARE), suffix=" %")
+        # 0 stands for "chosen": the share with the lowest NME_io on the held-out faces
+        self.share = QSpinBox(minimum=0, maximum=100, singleStep=10, suffix=" %",
+                              value=0 if DEFAULT_SHARE is None else round(100 * DEFAULT_SHARE))
+        self.share.setSpecialValueText(AUTOMATIC_SHARE)
         self.share.setToolTip("The new model blends the fine-tuned weights with the starting model's. "
-                              "50 % leaves faces like the training data as they were; 100 % adapts most "
-                              "to faces unlike it (README, Measured figures).")
+                              f"{AUTOMATIC_SHARE}: the share of {', '.join(f'{100 * s:g} %' for s in BLEND_SHARES)} "
+                              "that does best on the held-out faces; a folder like the model's training faces "
+                              "keeps the starting model, one unlike them gets the fine-tuned weights.")
         self.holdout = QSpinBox(minimum=1, maximum=50, value=10, suffix=" %")
         self.min_holdout = QSpinBox(minimum=1, maximum=50, value=3, suffix=" faces")
         self.device = QComboBox()
@@ -134,7 +141,7 @@ class FineTuneDialog(QDialog):
         except ValueError:
             lr = float("nan")
         return FineTuneSettings(faces=self.faces_combo.currentData(), epochs=self.epochs.value(), lr=lr,
-                                share=self.share.value() / 100, val_fraction=self.holdout.value() / 100, min_validation=self.min_holdout.value(),
+                                share=self.share.value() / 100 or None, val_fraction=self.holdout.value() / 100, min_validation=self.min_holdout.value(),
                                 device=self.device.currentData())
 
     def refresh(self) -> None:
@@ -255,7 +262,24 @@ def held_out_figures(version) -> str:
     """A version's figures on its held-out faces, before and after (those of the model saved)."""
     return (f"On the {held_out_faces(version)} held-out faces: NME_io {change(version)}, NME_box "
             f"{change(version, 'nme_box')}, mean uncertainty {change(version, 'uncertainty')} "
-            f"(version {version.parent} → version {version.version}; lower is better).")
+            f"(version {version.parent} → version {version.version}; lower is better).{how_made(version)}")
+
+
+def how_made(version) -> str:
+    """The share of fine-tuned weights a version kept, on which faces it was chosen, and
+    its ellipses' scale; empty for a version made before fine-tuning said them."""
+    share, calibration = version.config.get("share"), version.config.get("calibration")
+    if share is None:
+        return ""
+    tried = version.config.get("share_figures")
+    chosen = (f", chosen among {len(tried)} blends on those held-out faces (so their figures after are a "
+              "little optimistic)" if tried else "")
+    scaled = (" It is calibrated to those faces: its points move by the folder's offsets (up to "
+              f"{max(calibration['largest_offsets_percent_io'].values(), default=0):g} % of the inter-ocular "
+              f"distance) and its ellipses are scaled by {calibration['covariance_scale']:g}."
+              if calibration else " Its ellipses keep the starting model's scale (too few held-out faces to "
+              "calibrate it).")
+    return f" It keeps {100 * share:g} % of the fine-tuned weights{chosen}.{scaled}"
 
 
 def ask_make_active(parent: QWidget, version, risks: list[str]) -> bool:

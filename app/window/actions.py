@@ -43,6 +43,8 @@ ACTIONS = (
                        f"({NUDGE_FAR if name.endswith('far') else NUDGE_STEP:g} screen px)",
                  "&Edit", (("Shift+" if name.endswith("far") else "") + name.split("_")[1].title(),))
       for name in NUDGES),
+    ActionSpec("toggle_occluded", "Point &Occluded (hidden: placed by judgement)", "&Edit", ("O",)),
+    ActionSpec("turn_face", "&Turn Face a Quarter Clockwise (a photo held the wrong way)", "&Edit", ("T",)),
     ActionSpec("propagate", "&Propagate Corrections to Unreviewed Points", "&Edit", ("Shift+P",), checkable=True,
                checked=True),
     ActionSpec("show_ellipses", "Uncertainty &Ellipses", "&View", ("E",), checkable=True, checked=True, short="Ellipses"),
@@ -66,6 +68,9 @@ ACTIONS = (
     ActionSpec("deselect_point", "Deselect Point", "&Review", ("Esc",)),
     ActionSpec("fine_tune", "&Fine-tune on Corrections…", "&Model"),
     ActionSpec("model_versions", "Model &Versions…", "&Model"),
+    ActionSpec("calibrate_as_i_review", "&Calibrate to This Folder as I Review", "&Model", checkable=True,
+               checked=True),
+    ActionSpec("calibrate_now", "Calibrate &Now (to the faces reviewed so far)", "&Model"),
     ActionSpec("shortcuts", "&Keyboard Shortcuts and How to Review", "&Help", ("F1", "?")),
     ActionSpec("about", "&About UGLLI Review", "&Help"),
 )

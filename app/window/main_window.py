@@ -27,6 +27,7 @@ from ..views.image_cache import PixmapCache
 from ..views.notice_bar import NoticeBar
 from ..views.progress_panel import ProgressPanel
 from ..views.welcome import WelcomePanel
+from ..workers.folder_calibrator import TOPIC as CALIBRATION, FolderCalibrator
 from ..workers.model_control import OTHER_MODEL, ModelControl
 from ..workers.prediction import PredictionController
 from .actions import NUDGES, build_menus, shortcut_rows
@@ -59,6 +60,7 @@ class MainWindow(QMainWindow):
         self.prediction = PredictionController(model_path, self)
         self.recent = RecentFolders(self)
         self.models = ModelControl(self.prediction, self)  # Model menu: fine-tuning and versions
+        self.calibrator = FolderCalibrator(self.models, self)  # calibrates to the folder as it is reviewed
         self.propagation = Propagation()  # a correction moves the unreviewed points
         _UNCLOSED.add(self)
         self._build_widgets()
@@ -176,9 +178,11 @@ class MainWindow(QMainWindow):
             "next_uncertain_in_face": navigation.next_uncertain_point_in_face,
             "next_point": lambda: navigation.step_point(1), "previous_point": lambda: navigation.step_point(-1),
             "toggle_point_reviewed": editing.toggle_point_reviewed, "accept_face": editing.accept_face,
+            "toggle_occluded": editing.toggle_occluded, "turn_face": editing.turn_face,
             "deselect_point": lambda: canvas.select_point(-1),
             "propagate": editing.set_propagation,
             "fine_tune": self.model_menu.show_fine_tune, "model_versions": self.model_menu.show_versions,
+            "calibrate_as_i_review": self.calibrator.set_on, "calibrate_now": self.calibrator.calibrate_now,
             "shortcuts": lambda: ShortcutsDialog(shortcut_rows(), review_guide(), self).exec(), "about": self._about,
         } | {name: (lambda checked=False, step=step: editing.nudge(*step)) for name, step in NUDGES.items()}
         for name, action in self.actions.items():
@@ -198,6 +202,12 @@ class MainWindow(QMainWindow):
         self.models.status.connect(lambda message: self.statusBar().showMessage(message, 10000))
         # the notice of faces another model predicted offers to predict them again
         self.notices.offer(OTHER_MODEL, "Predict Them Again", self.models.predict_again)
+        calibrator = self.calibrator
+        calibrator.notice.connect(lambda message, level, topic: self.notices.add(message, level, topic))
+        calibrator.notices_over.connect(self.notices.clear_topic)
+        calibrator.status.connect(lambda message: self.statusBar().showMessage(message, 10000))
+        calibrator.switched.connect(self.actions["calibrate_as_i_review"].setChecked)
+        self.notices.offer(CALIBRATION, "Turn Off", lambda: calibrator.set_on(False))
         self.recent.changed.connect(self.page_switch.show_recent_folders)
         self.welcome.choose_requested.connect(self.folders.choose_folder)
         self.welcome.open_requested.connect(self.folders.open_folder)
@@ -275,6 +285,7 @@ class MainWindow(QMainWindow):
         program that never closed it. Safe to call more than once."""
         _UNCLOSED.discard(self)
         self.prediction.shutdown()
+        self.calibrator.shutdown()
         self.models.shutdown()
 
 

@@ -18,9 +18,19 @@ shown (points outside the photo come last: they cannot be checked by eye).</p>
 arrow keys nudge it by one screen pixel (Shift: ten), so zooming in makes them finer.
 <b>{toggle_point_reviewed}</b> marks a point reviewed, <b>{accept_face}</b> accepts the
 face and goes to the next one, <b>{not_a_face}</b> deletes a box that is not a face.
+A point you cannot see (behind hair, a hand, the face's own turn) still belongs where
+you judge it to be: place it there and press <b>{toggle_occluded}</b> to mark it
+occluded. It is exported as not visible (COCO v=1; a .pts file has no such flag and
+holds it as placed) and fine-tuning takes it as uncertain rather than exact.
 Every edit is saved at once and is one undo step (<b>{undo}</b>); undo brings the face
 it changes into view. When the faces you care about are done, export them
 (<b>{export}</b>) and, if you like, fine-tune the model on them (Model menu).</p>
+<p>As you review, the model learns the folder's own habits without training: when the
+faces you have accepted or corrected reach 10, then 30, 100, 300 and 1000, it learns
+each point's usual offset and how wide its ellipses must be from them, holding a few
+out to measure, and predicts the unreviewed faces again (your faces keep their points).
+A notice gives the figures before and after; its Turn Off button, or Model → Calibrate
+to This Folder as I Review, goes back to the model used before.</p>
 
 <h3>What the marks mean</h3>
 <p>Each dot is a point of the face, coloured by how sure the model is of it beside the
@@ -33,8 +43,9 @@ ellipse means it hesitates along that direction. Where the dots are an annotatio
 your corrections, the crosses are the model's own points; a dot well outside its ellipse
 (a large d² in the status bar and the list) is where the annotation and the model
 disagree: one of them is wrong. A yellow ring marks the point selected, a white ring a
-point reviewed. After a correction the unreviewed points follow it and their ellipses
-shrink. The legend (View menu) says which mark is which.</p>
+point reviewed, a hollow dashed ring a point marked occluded. After a correction the
+unreviewed points follow it and their ellipses shrink. The legend (View menu) says which
+mark is which.</p>
 
 <h3>Moving around</h3>
 <p>The wheel zooms about the cursor; a middle-button drag, or a left drag with Space

@@ -26,7 +26,8 @@ class FineTuneJob:
     run_dir: Path                    # an empty folder for this run's checkpoints
     epochs: int = 10
     lr: float = 1e-4
-    share: float = 1.0               # of the fine-tuned weights in the new model (the rest: the starting model's)
+    share: float | None = None       # of the fine-tuned weights in the new model (the rest: the starting
+                                     # model's); None: chosen on the held-out faces
     val_fraction: float = 0.1
     min_validation: int = 3
     device: str | None = None        # "cpu", "cuda" or None (CUDA when present)

@@ -25,8 +25,8 @@ from uglli_core.tuning.finetune import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
 
 from ..document.corrections import (MIN_FACES, corrected_faces, face_records, held_out_count, mean_uncertainty,
                                     other_model_faces, uncertainty_moved)
+from ..document.faces import Face
 from ..document.model_versions import ModelVersions, ModelVersionsError, state_dir
-from ..document.project import Face
 from .finetune_worker import FineTuneController, FineTuneJob
 from .prediction import PredictionController
 
@@ -38,7 +38,7 @@ class FineTuneSettings:
     faces: str = "both"            # see app.document.corrections.CHOICES
     epochs: int = DEFAULT_EPOCHS
     lr: float = DEFAULT_LR
-    share: float = DEFAULT_SHARE   # of the fine-tuned weights in the new model
+    share: float | None = DEFAULT_SHARE   # of the fine-tuned weights in the new model; None: chosen
     val_fraction: float = 0.1
     min_validation: int = 3
     device: str | None = "cpu"     # "cpu" or "cuda"
@@ -54,6 +54,7 @@ class ModelControl(QObject):
     notice = Signal(str, str, str)      # for the user to read: message, level ("info", "error"), topic
     notices_over = Signal(str)          # a topic's notices no longer hold
     status = Signal(str)                # a passing message
+    folder_changed = Signal(object)     # the project opened (None: closed), once its versions are known
 
     def __init__(self, prediction: PredictionController, parent: QObject | None = None):
         super().__init__(parent)
@@ -85,11 +86,13 @@ class ModelControl(QObject):
                 self.notice.emit(self.versions.notice, "error", "folder")
             self.prediction.model_path = self.model_of(self.versions.active)
         self.check_predictions()
+        self.folder_changed.emit(project)
 
     def folder_closed(self) -> None:
         self.trainer.cancel()
         self.project = self.versions = None
         self.prediction.model_path = self.base_model
+        self.folder_changed.emit(None)
 
     def shutdown(self) -> None:
         """Stop a run (within a step) and remove its folder: its result can no longer arrive."""
@@ -262,9 +265,9 @@ class ModelControl(QObject):
                 self.run_ended.emit("Cancelled: the model in use is unchanged.")
                 return
             try:
-                version = versions.add(result.model_path, parent=job.parent, config=job.config(),
+                version = versions.add(result.model_path, parent=job.parent, config=made_by(job, result),
                                        trained_on=result.train_keys, validation=result.validation_keys,
-                                       before=_figures(result.before), after=_figures(result.after))
+                                       before=kept_figures(result.before), after=kept_figures(result.after))
             except OSError as exc:
                 self._report(f"The fine-tuned model could not be saved: {exc}")
                 return
@@ -286,7 +289,15 @@ class ModelControl(QObject):
         self.run_ended.emit(message)
 
 
-def _figures(values: dict) -> dict:
+def kept_figures(values: dict) -> dict:
     """The figures worth keeping (not the path of the temporary run's model)."""
     return {key: value for key, value in values.items() if key != "model"}
 
+
+def made_by(job: FineTuneJob, result) -> dict:
+    """How a version was made, for its record: the job's settings, the share of fine-tuned
+    weights kept (and the figures of each share tried, when it was chosen) and the scales
+    its ellipses were given."""
+    return {**job.config(), "share": result.share, "share_figures": {f"{share:g}": figures for share, figures
+                                                                      in result.share_figures.items()},
+            "calibration": result.calibration}

@@ -9,8 +9,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.document.corrections import activation_risks
-from app.workers.model_control import FineTuneSettings
 from app.document.model_versions import state_dir
+from app.workers.model_control import FineTuneSettings
 from uglli_core import load_checkpoint
 from uglli_core.tuning.finetune import DEFAULT_LR
 
@@ -71,6 +71,7 @@ def test_fine_tune_cancel_finish_make_active_and_revert(qtbot, window, tiny16):
     events = []
     models.event.connect(events.append)
     dialog.epochs.setValue(300)
+    assert dialog.share.text() == "Chosen", "by default the held-out faces choose the share"
     qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
     assert dialog.cancel_button.isEnabled() and not dialog.start_button.isEnabled()
     qtbot.waitUntil(lambda: sum(e["event"] == "step" for e in events) >= 2, timeout=15_000)
@@ -107,6 +108,7 @@ def test_fine_tune_cancel_finish_make_active_and_revert(qtbot, window, tiny16):
     assert entry["config"]["share"] == 0.7 and load_checkpoint(_models_folder(window) / "v1.pt")["blend_share"] == 0.7
     assert "→" in dialog.result_label.text() and dialog.activate_button.isVisible()
     assert "Only 3 held-out faces" in dialog.result_label.text(), "and with the figures"
+    assert "It keeps 70 % of the fine-tuned weights." in dialog.result_label.text()
     assert window.prediction.model_path == tiny16  # not active until the user says so
 
     # Make it active: the faces nobody reviewed are predicted again, the others keep theirs.
@@ -284,6 +286,9 @@ def test_the_plot_shows_the_model_to_be_saved_and_ends_at_the_figure_reported(qt
     reported = f"NME_io {version.before['nme_io']:.2f} → {version.after['nme_io']:.2f} %"
     assert reported in dialog.result_label.text()
     assert version.before["uncertainty"] > 0 and version.after["uncertainty"] > 0   # kept with the version
+    share = version.config["share"]
+    assert version.config["share_figures"][f"{share:g}"]["nme_io"] == pytest.approx(version.after["nme_io"])
+    assert f"It keeps {100 * share:g} % of the fine-tuned weights, chosen among 5 blends" in dialog.result_label.text()
 
 
 def test_a_risky_model_is_made_active_only_when_the_curator_says_so(qtbot, window, tiny16):

@@ -68,7 +68,7 @@ def synthetic_faces(prior, count: int, seed: int, offsets: np.ndarray = OFFSETS)
 def network_of(predictor: LandmarkPredictor, landmarks, covariances) -> LandmarkPredictor:
     """``predictor`` whose network answers face i (the box (i, 0, i + 1, 1)) with
     landmarks[i], covariances[i]: the rest of the predictor runs as it is."""
-    def predict_boxes(images, boxes, network):
+    def predict_boxes(images, boxes, turns, network):
         index = [int(box[0]) for box in boxes]
         return landmarks[index].copy(), covariances[index].copy()
     predictor._predict_boxes = predict_boxes

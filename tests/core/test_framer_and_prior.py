@@ -112,7 +112,6 @@ def fusing_model_and_faces(tmp_path, prior: ShapePrior, seed: int, count: int):
 
 def test_calibrating_the_network_then_the_fusion_puts_the_calibrated_share_inside_each(tmp_path, prior):
     predictor, faces = fusing_model_and_faces(tmp_path, prior, seed=1, count=6)
-    box = faces[0][1]
     truth = np.stack([t for _, _, t in faces])
 
     def coverage(gaussians):
