@@ -22,6 +22,9 @@ A point you cannot see (behind hair, a hand, the face's own turn) still belongs 
 you judge it to be: place it there and press <b>{toggle_occluded}</b> to mark it
 occluded. It is exported as not visible (COCO v=1; a .pts file has no such flag and
 holds it as placed) and fine-tuning takes it as uncertain rather than exact.
+A face photographed the wrong way round gets an upright template: press
+<b>{turn_face}</b> to turn it a quarter clockwise until it is upright, and it is predicted
+again (the model also tries the quarter turns itself for a face it cannot read upright).
 Every edit is saved at once and is one undo step (<b>{undo}</b>); undo brings the face
 it changes into view. When the faces you care about are done, export them
 (<b>{export}</b>) and, if you like, fine-tune the model on them (Model menu).</p>
