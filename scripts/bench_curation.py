@@ -11,7 +11,8 @@ through. The curator
 1. predicts every frame with the model (boxes: the annotation's tight box, as a folder of
    ``.pts`` files gives them; the model file's framer frames the face from there);
 2. reviews the ``--reviewed`` pool frames the model is least sure of (highest face score,
-   as the app's list sorts them): their annotation plays the corrections;
+   as the app's list sorts them; ``--pick random``: frames drawn at random): their
+   annotation plays the corrections;
 3. calibrates the model to them (``uglli calibrate``'s code, whole photos held out);
 4. fine-tunes the model on them instead (``uglli fine-tune``'s code: the menu's);
 and after each step the rest are predicted again by the model as it then is.
@@ -56,7 +57,10 @@ def main() -> None:
     parser.add_argument("--model", help="starting model (default: the bundled one)")
     parser.add_argument("--frames", default=str(DATASETS / "ytf-frames"), help="ytf-frames folder")
     parser.add_argument("--pool", type=int, default=300, help="frames the curator works through")
-    parser.add_argument("--reviewed", type=int, default=100, help="of which the most uncertain are corrected")
+    parser.add_argument("--reviewed", type=int, default=100, help="of which this many are corrected")
+    parser.add_argument("--pick", choices=("uncertain", "random"), default="uncertain",
+                        help="which pool frames are corrected: the highest face scores (as the app's list sorts "
+                             "them), or frames drawn at random (seeded)")
     parser.add_argument("--test", type=int, default=300, help="frames of other people, measured")
     parser.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs (default: fine-tune's)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
@@ -71,9 +75,14 @@ def main() -> None:
     print(f"ytf-frames: {len(rest)} frames of {len({r.meta['person'] for r in rest})} people measured; the curator "
           f"works through {len(pools[0])} frames of {len({r.meta['person'] for r in pools[0]})} other people")
 
-    pool_scores = [p.uncertainty for p in predict(predictor, pools[0], images)]
-    reviewed = [pools[0][i] for i in np.argsort(pool_scores)[::-1][:args.reviewed]]
-    print(f"reviewed: the {len(reviewed)} pool frames with the highest face score")
+    if args.pick == "uncertain":
+        pool_scores = [p.uncertainty for p in predict(predictor, pools[0], images)]
+        order = np.argsort(pool_scores)[::-1]
+    else:
+        order = np.random.default_rng(0).permutation(len(pools[0]))
+    reviewed = [pools[0][i] for i in order[:args.reviewed]]
+    print(f"reviewed: {len(reviewed)} pool frames, " + ("those with the highest face score" if args.pick == "uncertain"
+                                                         else "drawn at random"))
 
     steps = {"predicted": predictor}
     started = time.perf_counter()
