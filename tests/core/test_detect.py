@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from uglli_core.detection.detect import VIEW_TURNED_A, VIEW_TURNED_B, BoxCalibration, FaceDetector, detect_faces
+from uglli_core.detection.detect import (VIEW_TURNED_A, VIEW_TURNED_B, BoxCalibration, FaceDetector, box_before_turn,
+                                         detect_faces)
 from uglli_core.maths.geometry import box_iou
 
 AFW = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "afw-photos"
@@ -49,6 +50,28 @@ def test_finds_most_annotated_faces_in_300w_style_boxes(detector):
             found += max((box_iou(b, target) for b in boxes), default=0.0) >= 0.4
     assert total == 23
     assert found >= 0.8 * total, f"found {found} of {total} faces"
+
+
+@needs_data
+@pytest.mark.parametrize("quarters", [1, 2, 3])
+def test_a_photo_held_the_wrong_way_still_has_its_face_found(detector, quarters):
+    """HOG finds upright faces only; the photo is searched again turned, and the box
+    comes back in the photo's own pixels, where the 300-W box of its face lies."""
+    image = np.rot90(read_rgb("1051618982.jpg"), quarters)
+    (target,) = det_boxes("1051618982.jpg")
+    expected = box_before_turn(target, -quarters, image.shape[1], image.shape[0])   # the 300-W box, turned
+    boxes = detector.detect(image)
+    assert boxes and max(box_iou(box, expected) for box in boxes) >= 0.6
+
+
+@pytest.mark.parametrize("quarters", [0, 1, 2, 3])
+def test_a_box_turned_and_turned_back_is_the_same_box(quarters):
+    box, width, height = (10.0, 20.0, 50.0, 90.0), 300, 200
+    size = (height, width) if quarters % 2 else (width, height)       # np.rot90(image, quarters)'s width, height
+    turned = box_before_turn(box, -quarters, *size)                   # the box in that image
+    assert box_before_turn(turned, quarters, width, height) == pytest.approx(box)
+    x0, y0, x1, y1 = turned
+    assert x0 < x1 <= size[0] and y0 < y1 <= size[1]
 
 
 @needs_data

@@ -32,6 +32,11 @@ from ..maths.geometry import Box
 VIEW_FRONTAL, VIEW_TURNED_A, VIEW_TURNED_B = 0, 1, 2
 
 
+# np.rot90 quarter turns tried in order: upright, then sideways both ways, then upside down
+QUARTER_TURNS = (0, 1, 3, 2)
+CONFIDENT = 0.0    # dlib's own threshold: an upright detection scoring this needs no other turn
+
+
 @dataclass(frozen=True)
 class BoxCalibration:
     """Maps a raw detector box to a 300-W-style box.
@@ -135,15 +140,44 @@ class FaceDetector:
 
         ``image`` is (H, W, 3) uint8 RGB. Boxes are clipped to the image; one that would
         lose more than half its area to clipping is dropped. [] when no face is found.
+
+        HOG finds upright faces only, and a photo held the wrong way is common: a photo
+        with no detection scoring at least :data:`CONFIDENT` upright is searched again
+        turned by each right angle, and a turn whose best detection scores at least that,
+        the highest, gives the boxes instead, as boxes of the photo as it is (the landmark
+        model finds the face's turn itself). A face turned sideways can draw a weak detection upright (-0.44 on AFW's
+        1051618982 against 1.31 at its turn), off the face.
         """
-        h, w = image.shape[:2]
+        quarters, detections = 0, self.detect_raw(image)
+        upright = max((det.score for det in detections), default=-np.inf)
+        best = upright
+        for turn in QUARTER_TURNS[1:] if upright < CONFIDENT else ():
+            turned = self.detect_raw(np.rot90(image, turn))
+            score = max((det.score for det in turned), default=-np.inf)
+            if score >= CONFIDENT and score > best:   # weak upright faces are kept unless a turn is sure
+                quarters, detections, best = turn, turned, score
+        turned_h, turned_w = np.rot90(image, quarters).shape[:2]
         boxes = []
-        for det in self.detect_raw(image):
+        for det in detections:
             box = self.calibration.apply(det.box, det.view)
-            clipped = _clip(box, w, h)
+            clipped = _clip(box, turned_w, turned_h)
             if _area(clipped) >= _MIN_INSIDE * _area(box):
-                boxes.append(clipped)
+                boxes.append(box_before_turn(clipped, quarters, image.shape[1], image.shape[0]))
         return sorted(boxes)
+
+
+def box_before_turn(box: Box, quarters: int, width: int, height: int) -> Box:
+    """A box of ``np.rot90(image, quarters)`` (turned a quarter counter-clockwise that many
+    times) as a box of ``image`` (``width`` × ``height``), in continuous pixel coordinates."""
+    x0, y0, x1, y1 = box
+    quarters %= 4
+    if quarters == 1:     # (x, y) of the image is (y, width − x) of the turned one
+        return (width - y1, x0, width - y0, x1)
+    if quarters == 2:     # (width − x, height − y)
+        return (width - x1, height - y1, width - x0, height - y0)
+    if quarters == 3:     # (height − y, x)
+        return (y0, height - x1, y1, height - x0)
+    return box
 
 
 def _check_rgb(image: np.ndarray) -> np.ndarray:
