@@ -18,7 +18,8 @@ through. The curator
 and after each step the rest are predicted again by the model as it then is.
 
 Printed per step, on the rest: NME_io (%), Mahalanobis-1 coverage (%, 39.3 is calibrated),
-per-image Pearson r of uncertainty with error, failures caught (the share of faces with
+per-image Pearson r of uncertainty (the mean |Σ|^¼ of the points shown) with error, and of
+the face score (what the app ranks faces by) with NME_io, failures caught (the share of faces with
 NME_io > 10% among the 30% with the highest face score) and the error mass the top 30%
 hold against an oracle's top 30%; then the drags per face a reviewer needs on the rest
 (worst point first, until every point is within 4% of the inter-ocular distance; see
@@ -43,7 +44,7 @@ from bench_review_effort import MAX_DRAGS, Reviewer  # noqa: E402
 
 from uglli_core import LandmarkPredictor, fine_tune, load_checkpoint, load_image  # noqa: E402
 from uglli_core.files.records import FaceRecord  # noqa: E402
-from uglli_core.maths.metrics import OUTER_EYE_CORNERS, landmark_metrics  # noqa: E402
+from uglli_core.maths.metrics import OUTER_EYE_CORNERS, landmark_metrics, pearson  # noqa: E402
 from uglli_core.prior.folder_calibration import FIELD as CALIBRATION_FIELD  # noqa: E402
 from uglli_core.tuning.folder_calibration import learn_folder_calibration  # noqa: E402
 
@@ -99,19 +100,19 @@ def main() -> None:
 
     truth = np.stack([r.points for r in rest])                                       # (N, 68, 2)
     reviewer = Reviewer(predictor, seed=0)
-    print(f"\n{'on the rest':<16}{'NME_io':>8}{'coverage':>10}{'r image':>9}{'failures':>10}{'caught':>8}"
+    print(f"\n{'on the rest':<16}{'NME_io':>8}{'coverage':>10}{'r image':>9}{'r score':>9}{'failures':>10}{'caught':>8}"
           f"{'mass':>7}{'drags plain':>13}{'propagation':>13}")
     for step, model in steps.items():
         predictions = predict(model, rest, images)
         figures = landmark_metrics(np.stack([p.landmarks for p in predictions]),
                                    np.stack([p.covariances for p in predictions]), truth)
-        caught, mass, failures = failures_first(face_errors(predictions, truth),
-                                                np.array([p.uncertainty for p in predictions]))
+        errors, scores = face_errors(predictions, truth), np.array([p.uncertainty for p in predictions])
+        caught, mass, failures = failures_first(errors, scores)
         reviewer.predictor = model
         plain = drags(reviewer, predictions, truth, propagate=False)
         propagated = drags(reviewer, predictions, truth, propagate=True)
         print(f"{step:<16}{figures['nme_io']:>8.2f}{figures['coverage']:>10.1f}{figures['pearson_image']:>9.2f}"
-              f"{failures:>10}{caught:>8}{mass:>7.0%}{plain:>13.1f}{propagated:>13.1f}")
+              f"{pearson(scores, errors):>9.2f}{failures:>10}{caught:>8}{mass:>7.0%}{plain:>13.1f}{propagated:>13.1f}")
     if not args.no_dlib:
         dlib_row(rest, images, truth, reviewer)
 
@@ -150,7 +151,7 @@ def dlib_row(rest: list[FaceRecord], images: dict, truth: np.ndarray, reviewer: 
     answers = [dlib.as_users_run_it(images[r.key], r.box) for r in rest]
     predictions = [SimpleNamespace(landmarks=points) for points, _ in answers]
     errors = face_errors(predictions, truth)
-    print(f"{'dlib (HOG box)':<16}{errors.mean():>8.2f}{'–':>10}{'–':>9}{int((errors > FAILURE).sum()):>10}"
+    print(f"{'dlib (HOG box)':<16}{errors.mean():>8.2f}{'–':>10}{'–':>9}{'–':>9}{int((errors > FAILURE).sum()):>10}"
           f"{'–':>8}{'–':>7}{drags(reviewer, predictions, truth, propagate=False):>13.1f}{'–':>13}"
           f"   (HOG found {sum(found for _, found in answers)} of {len(answers)})")
 
