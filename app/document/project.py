@@ -124,11 +124,22 @@ class Project:
     # -- boxes -----------------------------------------------------------------------
     def set_box(self, face: Face, box: Box, prediction: FacePrediction | None = None) -> bool:
         """Move a face's box; its prediction (made for the old box) goes unless given."""
-        return self._change_face(face, box=tuple(float(v) for v in box), prediction=prediction)
+        return self._change_prediction(face, box=tuple(float(v) for v in box), prediction=prediction)
 
     def set_turn(self, face: Face, turn: int | None, prediction: FacePrediction | None = None) -> bool:
         """Say how far a face is turned; its prediction (made at the old turn) goes unless given."""
-        return self._change_face(face, turn=turn, prediction=prediction)
+        return self._change_prediction(face, turn=turn, prediction=prediction)
+
+    def _change_prediction(self, face: Face, **changes) -> bool:
+        """A change of the face that also takes its prediction away or brings one back (an
+        undo): announced as a face change and, since the folder's scores and colour scale
+        follow the predictions, as a change of predictions too."""
+        before = face.prediction
+        if not self._change_face(face, **changes):
+            return False
+        if face.prediction is not before:
+            self.events.predictions_changed.emit([face])
+        return True
 
     def add_face(self, image: ImageEntry, box: Box) -> Face | None:
         """A face boxed by hand."""

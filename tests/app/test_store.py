@@ -55,10 +55,17 @@ def test_every_change_survives_reopening(crops_folder, tmp_path):
 def test_moving_a_box_drops_the_prediction_for_the_old_box(crops_folder, tmp_path):
     project = open_folder(crops_folder, tmp_path / "fallback")
     face = next(project.faces())
-    project.record_predictions([(face, _prediction(face.box))])
+    prediction = _prediction(face.box)
+    project.record_predictions([(face, prediction)])
+    announced = []
+    project.events.predictions_changed.connect(announced.append)
     assert project.set_box(face, (0, 0, 100, 100))
     assert face.prediction is None
     assert face.image in project.pending_work()
+    assert project.set_box(face, face.box, prediction)        # an undo brings it back
+    assert announced == [[face], [face]], "the folder's scores and colours follow the predictions"
+    assert project.set_box(face, face.box, prediction)
+    assert len(announced) == 2, "a box moved with its prediction kept changes no prediction"
     project.close()
 
 
