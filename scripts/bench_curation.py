@@ -19,9 +19,9 @@ and after each step the rest are predicted again by the model as it then is.
 
 Printed per step, on the rest: NME_io (%), Mahalanobis-1 coverage (%, 39.3 is calibrated),
 per-image Pearson r of uncertainty (the mean |Σ|^¼ of the points shown) with error, and of
-the face score (what the app ranks faces by) with NME_io, failures caught (the share of faces with
-NME_io > 10% among the 30% with the highest face score) and the error mass the top 30%
-hold against an oracle's top 30%; then the drags per face a reviewer needs on the rest
+the face score (what the app ranks faces by) with NME_io, failures caught (the share of
+faces with NME_io > 10% among the 30% with the highest face score) and the error mass the
+top 30% hold against an oracle's top 30% (``bench_face_score.ranking_figures``); then the drags per face a reviewer needs on the rest
 (worst point first, until every point is within 4% of the inter-ocular distance; see
 ``bench_review_effort.py``) with plain dragging and with propagation, beside dlib's
 68-point predictor run as users run it (its own HOG detector) with plain dragging.
@@ -40,17 +40,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_calibrate import DATASETS, people_split, read_frames  # noqa: E402
+from bench_face_score import ranking_figures  # noqa: E402
 from bench_review_effort import MAX_DRAGS, Reviewer  # noqa: E402
 
 from uglli_core import LandmarkPredictor, fine_tune, load_checkpoint, load_image  # noqa: E402
 from uglli_core.files.records import FaceRecord  # noqa: E402
-from uglli_core.maths.metrics import OUTER_EYE_CORNERS, landmark_metrics, pearson  # noqa: E402
+from uglli_core.maths.metrics import FAILURE_NME_IO, landmark_metrics  # noqa: E402
 from uglli_core.prior.folder_calibration import FIELD as CALIBRATION_FIELD  # noqa: E402
 from uglli_core.tuning.folder_calibration import learn_folder_calibration  # noqa: E402
 
 TOLERANCE = 0.04          # × inter-ocular distance: a point within it needs no drag
-FAILURE = 10.0            # NME_io (%) of a failed face
-TOP = 0.3                 # the share of faces a curator looks at first
 
 
 def main() -> None:
@@ -106,36 +105,20 @@ def main() -> None:
         predictions = predict(model, rest, images)
         figures = landmark_metrics(np.stack([p.landmarks for p in predictions]),
                                    np.stack([p.covariances for p in predictions]), truth)
-        errors, scores = face_errors(predictions, truth), np.array([p.uncertainty for p in predictions])
-        caught, mass, failures = failures_first(errors, scores)
+        errors = figures["per_face_nme_io"]
+        caught, mass, r_score = ranking_figures(np.array([p.uncertainty for p in predictions]), errors)
+        failures = int((errors > FAILURE_NME_IO).sum())
         reviewer.predictor = model
         plain = drags(reviewer, predictions, truth, propagate=False)
         propagated = drags(reviewer, predictions, truth, propagate=True)
         print(f"{step:<16}{figures['nme_io']:>8.2f}{figures['coverage']:>10.1f}{figures['pearson_image']:>9.2f}"
-              f"{pearson(scores, errors):>9.2f}{failures:>10}{caught:>8}{mass:>7.0%}{plain:>13.1f}{propagated:>13.1f}")
+              f"{r_score:>9.2f}{failures:>10}{caught:>7.0f}%{mass:>6.0f}%{plain:>13.1f}{propagated:>13.1f}")
     if not args.no_dlib:
         dlib_row(rest, images, truth, reviewer)
 
 
 def predict(predictor: LandmarkPredictor, records: list[FaceRecord], images: dict) -> list:
     return predictor.predict_faces((images[r.key], r.box) for r in records)
-
-
-def face_errors(predictions, truth: np.ndarray) -> np.ndarray:
-    """(N,) NME_io (%) of each face."""
-    points = np.stack([p.landmarks for p in predictions])                            # (N, 68, 2)
-    interocular = np.linalg.norm(truth[:, OUTER_EYE_CORNERS[0]] - truth[:, OUTER_EYE_CORNERS[1]], axis=1)
-    return 100 * np.linalg.norm(points - truth, axis=2).mean(axis=1) / interocular
-
-
-def failures_first(errors: np.ndarray, scores: np.ndarray) -> tuple[str, float, int]:
-    """(share of failures among the TOP faces by score, "–" without failures; error mass of
-    those faces against the TOP faces by error; number of failures)."""
-    count = max(1, round(TOP * len(errors)))
-    top = np.argsort(-scores)[:count]
-    failed = errors > FAILURE
-    caught = f"{failed[top].sum() / failed.sum():.0%}" if failed.any() else "–"
-    return caught, errors[top].sum() / np.sort(errors)[::-1][:count].sum(), int(failed.sum())
 
 
 def drags(reviewer: Reviewer, predictions, truth: np.ndarray, propagate: bool) -> float:
@@ -150,8 +133,8 @@ def dlib_row(rest: list[FaceRecord], images: dict, truth: np.ndarray, reviewer: 
     dlib = DlibLandmarks()
     answers = [dlib.as_users_run_it(images[r.key], r.box) for r in rest]
     predictions = [SimpleNamespace(landmarks=points) for points, _ in answers]
-    errors = face_errors(predictions, truth)
-    print(f"{'dlib (HOG box)':<16}{errors.mean():>8.2f}{'–':>10}{'–':>9}{'–':>9}{int((errors > FAILURE).sum()):>10}"
+    errors = landmark_metrics(np.stack([points for points, _ in answers]), None, truth)["per_face_nme_io"]
+    print(f"{'dlib (HOG box)':<16}{errors.mean():>8.2f}{'–':>10}{'–':>9}{'–':>9}{int((errors > FAILURE_NME_IO).sum()):>10}"
           f"{'–':>8}{'–':>7}{drags(reviewer, predictions, truth, propagate=False):>13.1f}{'–':>13}"
           f"   (HOG found {sum(found for _, found in answers)} of {len(answers)})")
 

@@ -54,7 +54,7 @@ from uglli_core.files.records import tight_box
 from uglli_core.files.splits import apply_split
 from uglli_core.inference.predict import point_scores
 from uglli_core.maths.geometry import box_iou, transform_points
-from uglli_core.maths.metrics import FAILURE_NME_IO, OUTER_EYE_CORNERS, box_size, mahalanobis_squared, pearson
+from uglli_core.maths.metrics import FAILURE_NME_IO, box_size, landmark_metrics, mahalanobis_squared, pearson
 from uglli_core.training.photo_like import hand_drawn_box, resize
 
 REPO = Path(__file__).resolve().parents[1]
@@ -163,9 +163,8 @@ def with_medians(scores: dict[str, np.ndarray], medians: dict[str, float]) -> di
 
 
 def nme_io(predictions, truth: np.ndarray) -> np.ndarray:
-    landmarks = np.stack([p.landmarks for p in predictions])
-    interocular = np.linalg.norm(truth[:, OUTER_EYE_CORNERS[0]] - truth[:, OUTER_EYE_CORNERS[1]], axis=-1)
-    return 100 * np.linalg.norm(landmarks - truth, axis=-1).mean(1) / interocular
+    """(N,) each face's NME_io (%)."""
+    return landmark_metrics(np.stack([p.landmarks for p in predictions]), None, truth)["per_face_nme_io"]
 
 
 def ranking_figures(score: np.ndarray, nme: np.ndarray) -> tuple[float, float, float]:

@@ -5,6 +5,7 @@ import argparse
 import dataclasses
 
 from ..nets.model import ENCODERS, MEAN_ESTIMATORS
+from .progress import MODES
 
 # Training flags that map one-to-one to TrainConfig fields: (type, help, allowed values).
 OPTIMIZERS = ("adam", "rmsprop")        # as uglli_core.training.train builds them
@@ -69,3 +70,9 @@ def data_of(args) -> str:
     if not data:
         raise ValueError("give the data: a folder or MANIFEST.csv (as DATA or --data)")
     return data
+
+
+def add_device_and_progress(command: argparse.ArgumentParser) -> None:
+    """Where a command runs its networks, and how it shows its progress."""
+    command.add_argument("--device", help=DEVICE_HELP)
+    command.add_argument("--progress", choices=MODES, default="auto", help=PROGRESS_HELP)

@@ -12,9 +12,8 @@ from ..nets.model import ModelConfig
 from ..training.train import TrainConfig
 from ..tuning.finetune import BLEND_SHARES, DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SHARE
 from .commands import run_calibrate, run_evaluate, run_fine_tune, run_train
-from .flags import DEVICE_HELP, MODEL_FLAGS, PROGRESS_HELP, TRAIN_FLAGS, add_data, add_flag, config_defaults
+from .flags import MODEL_FLAGS, TRAIN_FLAGS, add_data, add_device_and_progress, add_flag, config_defaults
 from .predict_command import run_predict
-from .progress import MODES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,13 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     held.add_argument("--val-fraction", type=float, default=0.1,
                       help="hold out this share of each subset (default %(default)s)")
     train.add_argument("--config", help="JSON file of TrainConfig fields; flags override it")
-    train.add_argument("--device", help=DEVICE_HELP)
+    add_device_and_progress(train)
     train_defaults, model_defaults = config_defaults(TrainConfig), config_defaults(ModelConfig)
     for flag, (kind, text, allowed) in TRAIN_FLAGS.items():
         add_flag(train, flag, kind, text, allowed, train_defaults[flag])
     for flag, (field, kind, text, allowed) in MODEL_FLAGS.items():
         add_flag(train, flag, kind, text, allowed, model_defaults[field])
-    train.add_argument("--progress", choices=MODES, default="auto", help=PROGRESS_HELP)
     train.set_defaults(run=run_train)
 
     evaluate = commands.add_parser("evaluate", help="figures and plots of a model on annotated faces",
@@ -64,8 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", help="model file (default: the bundled model)")
     evaluate.add_argument("--split", help="evaluate only the face keys listed in this JSON file")
     evaluate.add_argument("--out", help="folder for metrics.json, ced.png and uncertainty.png")
-    evaluate.add_argument("--device", help=DEVICE_HELP)
-    evaluate.add_argument("--progress", choices=MODES, default="auto", help=PROGRESS_HELP)
+    add_device_and_progress(evaluate)
     evaluate.set_defaults(run=run_evaluate)
 
     tune = commands.add_parser("fine-tune", help="train a model further on a folder's corrected faces",
@@ -85,8 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--val-fraction", type=float, default=0.1,
                       help="hold out this share of the faces, whole photos at a time (default %(default)s)")
     tune.add_argument("--seed", type=int, default=None, help="random seed of the split and the training (default: 0)")
-    tune.add_argument("--device", help=DEVICE_HELP)
-    tune.add_argument("--progress", choices=MODES, default="auto", help=PROGRESS_HELP)
+    add_device_and_progress(tune)
     tune.set_defaults(run=run_fine_tune, init=None)
 
     calibrate = commands.add_parser(
@@ -102,8 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="hold out this share of the faces (at least 3), whole photos at a time, to measure "
                                 "(default %(default)s)")
     calibrate.add_argument("--seed", type=int, default=0, help="random seed of the split (default: %(default)s)")
-    calibrate.add_argument("--device", help=DEVICE_HELP)
-    calibrate.add_argument("--progress", choices=MODES, default="auto", help=PROGRESS_HELP)
+    add_device_and_progress(calibrate)
     calibrate.set_defaults(run=run_calibrate)
 
     predict = commands.add_parser("predict", help="landmarks and covariances of every face, as JSON",
@@ -117,10 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="find every face with the detector, even where .pts files or a manifest give boxes")
     predict.add_argument("--model", help="model file (default: the bundled model)")
     predict.add_argument("--output", help="write the JSON here (default: stdout)")
-    predict.add_argument("--device", help=DEVICE_HELP)
+    add_device_and_progress(predict)
     predict.add_argument("--workers", type=int, default=None,
                          help="threads that read and detect ahead of the network (default: cores, at most 4; 0: none)")
-    predict.add_argument("--progress", choices=MODES, default="auto", help=PROGRESS_HELP)
     for command in (evaluate, predict):
         command.add_argument("--turns", action=argparse.BooleanOptionalAction, default=None,
                              help="run a face the model is unsure of turned by each right angle too and keep the "

@@ -149,20 +149,20 @@ class FaceDetector:
         1051618982 against 1.31 at its turn), off the face.
         """
         quarters, detections = 0, self.detect_raw(image)
-        upright = max((det.score for det in detections), default=-np.inf)
-        best = upright
-        for turn in QUARTER_TURNS[1:] if upright < CONFIDENT else ():
+        best = max((det.score for det in detections), default=-np.inf)
+        for turn in QUARTER_TURNS[1:] if best < CONFIDENT else ():   # decided once, on the upright score
             turned = self.detect_raw(np.rot90(image, turn))
             score = max((det.score for det in turned), default=-np.inf)
             if score >= CONFIDENT and score > best:   # weak upright faces are kept unless a turn is sure
                 quarters, detections, best = turn, turned, score
-        turned_h, turned_w = np.rot90(image, quarters).shape[:2]
+        height, width = image.shape[:2]
+        turned_w, turned_h = (height, width) if quarters % 2 else (width, height)
         boxes = []
         for det in detections:
             box = self.calibration.apply(det.box, det.view)
             clipped = _clip(box, turned_w, turned_h)
             if _area(clipped) >= _MIN_INSIDE * _area(box):
-                boxes.append(box_before_turn(clipped, quarters, image.shape[1], image.shape[0]))
+                boxes.append(box_before_turn(clipped, quarters, width, height))
         return sorted(boxes)
 
 

@@ -94,7 +94,8 @@ def fine_tune(init_model: str | os.PathLike | None, records: list[FaceRecord], o
     calibration = held_out_calibration(model, validation, device) if len(validation) >= MIN_CALIBRATION_FACES else None
     if calibration is not None:
         model[CALIBRATION_FIELD] = calibration.to_field()
-    after = held_out.report(result.epochs_done, model, chosen)
+    # the blend chosen was measured already; a calibrated one must be measured again
+    after = held_out.report(result.epochs_done, model, chosen, None if calibration is not None else tried[chosen])
     model_path = Path(out_dir) / "model.pt"
     export_model(model, model_path)
     return FineTuneResult(model_path, before, {**after, "model": str(model_path)}, *keys, False, chosen,
@@ -162,9 +163,11 @@ class HeldOutProgress:
                 self.waiting = epoch
         self.progress(event)
 
-    def report(self, epoch: int, model: dict, share: float) -> dict:
-        """Measure ``model`` (``share`` of the fine-tuned weights) and say so."""
-        figures = evaluate_records(LandmarkPredictor(model, self.device), self.validation)
+    def report(self, epoch: int, model: dict, share: float, figures: dict | None = None) -> dict:
+        """Say the figures of ``model`` (``share`` of the fine-tuned weights): ``figures``
+        when it was measured already, else measured now."""
+        if figures is None:
+            figures = evaluate_records(LandmarkPredictor(model, self.device), self.validation)
         self.progress({"event": "held_out", "epoch": epoch, "share": share, "val": figures})
         return figures
 
