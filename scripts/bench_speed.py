@@ -1,9 +1,10 @@
 """Speed of a UGLLI model on CPU: ms per face at batch 1 and 32 (crop + network +
-mapping back), and whole photos per second (decoding + detection + landmarks) beside
-dlib's detector + 68-point predictor on the same photos.
+mapping back), whole photos per second (decoding + detection + landmarks) and a folder
+of small single-face photos, each beside dlib's detector + 68-point predictor on the
+same photos.
 
-    python scripts/bench_speed.py [--model PATH] [--threads 2] [--test-time plain no-framer no-prior flip recrop ...]
-    python scripts/bench_speed.py --faces 2 --photos 1 --no-dlib     # a quick look; runs without the bench extra
+    python scripts/bench_speed.py [--model PATH] [--threads 2] [--test-time float32 plain no-framer no-prior flip recrop ...]
+    python scripts/bench_speed.py --faces 2 --photos 1 --frames 2 --no-dlib   # a quick look; runs without the bench extra
 
 The model runs as its file says (its test-time framer, recrop, flip and prior), and with each option
 that ``--test-time`` names (test_time.py). Photos are timed through
@@ -58,6 +59,8 @@ def main() -> None:
     parser.add_argument("--model")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--photos", type=int, default=60, help="how many afw photos to time")
+    parser.add_argument("--frames", type=int, default=300,
+                        help="how many small single-face photos (ytf-frames) to time beside dlib")
     parser.add_argument("--faces", type=int, default=96, help="how many 300-W crops to time ms per face on")
     parser.add_argument("--no-dlib", action="store_true",
                         help="leave dlib out (its 68-point model comes with the bench extra)")
@@ -78,19 +81,8 @@ def main() -> None:
 
     with open(DATA / "afw-photos" / "faces.csv", newline="") as handle:
         names = sorted({row["image"] for row in csv.DictReader(handle)})[:args.photos]
-    paths = [DATA / "afw-photos" / name for name in names]
-
-    def photos_per_second(detect, landmarks, workers: int) -> tuple[float, int]:
-        def read(path):
-            image = load_image(path)
-            return image, detect(image)
-
-        started, found = time.perf_counter(), 0
-        with network_threads(detecting=workers > 0):
-            for prepared in read_ahead(paths, read, workers):
-                image, boxes = prepared.result
-                found += len(landmarks(image, boxes))
-        return len(paths) / (time.perf_counter() - started), found
+    photos = [DATA / "afw-photos" / name for name in names]
+    frames = sorted((DATA / "ytf-frames" / "images").glob("*.jpg"))[:args.frames]
 
     default, wide = FaceDetector(), FaceDetector(upsample=1.5)
     workers = default_workers()
@@ -98,21 +90,47 @@ def main() -> None:
             for label, timed in predictors.items()]
     rows += [(f"{shipped_label}, one photo at a time", default.detect, predictor.predict, 0),
              (f"{shipped_label}, detector x1.5, {workers} threads", wide.detect, predictor.predict, workers)]
+    dlib_rows = []
     if not args.no_dlib:
         dlib_model = DlibLandmarks()
         dlib_landmarks = lambda image, boxes: [dlib_model.landmarks(image, box) for box in boxes]  # noqa: E731
-        rows += [("dlib (HOG + 68-point), plain loop", dlib_model.detect, dlib_landmarks, 0),
-                 (f"dlib, same {workers} read-ahead threads", dlib_model.detect, dlib_landmarks, workers)]
-    print(f"\nwhole photos ({len(paths)} afw photos, decoding included):")
-    speed, found = command_photos_per_second(paths, args.model)
-    print(f"  {'uglli predict (the command, as the model file says)':52} {speed:5.2f} photos/s, {found} faces")
+        dlib_rows = [("dlib (HOG + 68-point), plain loop", dlib_model.detect, dlib_landmarks, 0),
+                     (f"dlib, same {workers} read-ahead threads", dlib_model.detect, dlib_landmarks, workers)]
+    print(f"\nwhole photos ({len(photos)} afw photos, decoding included):")
+    print_photo_speeds(photos, args.model, rows + dlib_rows)
+    if frames:
+        print(f"\nsmall single-face photos ({len(frames)} ytf-frames, about 250 px, decoding included):")
+        print_photo_speeds(frames, args.model, dlib_rows[:1])
+
+
+def print_photo_speeds(paths: list[Path], model: str | None, rows: list[tuple]) -> None:
+    """Photos per second and faces found through ``uglli predict``, then for each row
+    (label, detect, landmarks, read-ahead threads) in a loop over the photos."""
+    seconds, found = command_seconds(paths, model)
+    print(f"  {'uglli predict (the command, as the model file says)':52} {len(paths) / seconds:5.2f} photos/s, "
+          f"{found} faces, {seconds:.1f} s in all")
     for label, detect, landmarks, threads in rows:
-        speed, found = photos_per_second(detect, landmarks, threads)
-        print(f"  {label:52} {speed:5.2f} photos/s, {found} faces")
+        seconds, found = loop_seconds(paths, detect, landmarks, threads)
+        print(f"  {label:52} {len(paths) / seconds:5.2f} photos/s, {found} faces, {seconds:.1f} s in all")
 
 
-def command_photos_per_second(paths: list[Path], model: str | None) -> tuple[float, int]:
-    """(photos per second, faces found) of ``uglli predict PHOTO...`` run in this process,
+def loop_seconds(paths: list[Path], detect, landmarks, workers: int) -> tuple[float, int]:
+    """(seconds, faces found) of decoding, detecting and placing landmarks on every photo,
+    with ``workers`` read-ahead threads decoding and detecting (0: one photo at a time)."""
+    def read(path):
+        image = load_image(path)
+        return image, detect(image)
+
+    started, found = time.perf_counter(), 0
+    with network_threads(detecting=workers > 0):
+        for prepared in read_ahead(paths, read, workers):
+            image, boxes = prepared.result
+            found += len(landmarks(image, boxes))
+    return time.perf_counter() - started, found
+
+
+def command_seconds(paths: list[Path], model: str | None) -> tuple[float, int]:
+    """(seconds, faces found) of ``uglli predict PHOTO...`` run in this process,
     timed from the command's start to its JSON on disk. The photos are linked into a
     folder of their own, away from their ``.pts`` files, so the detector finds the faces."""
     with tempfile.TemporaryDirectory() as folder:
@@ -124,8 +142,8 @@ def command_photos_per_second(paths: list[Path], model: str | None) -> tuple[flo
         started = time.perf_counter()
         if uglli(["predict", *map(str, links), *model_flag, "--output", str(output)]) != 0:
             raise SystemExit("uglli predict failed")
-        speed = len(paths) / (time.perf_counter() - started)
-        return speed, len(json.loads(output.read_text())["faces"])
+        seconds = time.perf_counter() - started
+        return seconds, len(json.loads(output.read_text())["faces"])
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 options switched (see ``LandmarkPredictor``)."""
 from __future__ import annotations
 
+import torch
+
 from uglli_core import LandmarkPredictor
 
 # LandmarkPredictor's test-time options, and how a label names each
@@ -13,6 +15,7 @@ TEST_TIME = {
     "recrop": {"recrop": True},
     "no-framer": {"frame_first": False},
     "no-prior": {"fuse_prior": False},
+    "float32": {"precision": "float32"},               # where bfloat16 is the default (nets.device)
 }
 
 
@@ -28,5 +31,7 @@ def load_predictors(model: str | None, extra: list[str]) -> dict[str, LandmarkPr
 
 
 def model_label(predictor: LandmarkPredictor) -> str:
-    """'ours' and the options it runs with, e.g. 'ours + framer + prior'."""
-    return " + ".join(["ours"] + [label for option, label in LABELS.items() if getattr(predictor, option)])
+    """'ours' and the options it runs with, e.g. 'ours + framer + prior, bf16'."""
+    precision = "bf16" if predictor.compute_dtype == torch.bfloat16 else "fp32"
+    return " + ".join(["ours"] + [label for option, label in LABELS.items() if getattr(predictor, option)]) + \
+        f", {precision}"

@@ -69,7 +69,8 @@ RUNS = {
     "bench_finetune.py": ["--model", "{tiny}", "--limit", "8", "--sizes", "4", "--epochs", "1", "--threads", "1"],
     "bench_review_effort.py": ["--limit", "2"],   # the bundled model: refine needs a model's shape prior
     "bench_rotated.py": ["--model", "{tiny}", "--faces", "2", "--frames", "2"],
-    "bench_speed.py": ["--model", "{tiny}", "--faces", "2", "--photos", "1", "--no-dlib", "--threads", "1"],
+    "bench_speed.py": ["--model", "{tiny}", "--faces", "2", "--photos", "1", "--frames", "2", "--no-dlib",
+                       "--threads", "1", "--test-time", "float32"],
 }
 
 

@@ -140,11 +140,19 @@ class UGLLINet(nn.Module):
         step = config.input_size / config.heatmap_size
         grid = (torch.arange(config.heatmap_size, dtype=torch.float32) + 0.5) * step - 0.5
         self.register_buffer("grid", grid, persistent=False)
+        # the dtype the layers compute in under autocast, None: float32. The spatial mean,
+        # the CEN and the Cholesky factor always compute in float32 (nets.device.compute_dtype).
+        self.compute_dtype: torch.dtype | None = None
 
     def forward(self, images: torch.Tensor, detach_cen: bool = False):
         """images (B, 3, S, S) in [0, 1] → list over hourglasses of dicts with
         ``heatmaps`` (B, 68, H, H), ``means`` (B, 68, 2) and ``chol`` (B, 68, 2, 2),
-        means and Cholesky factors in crop pixels."""
+        means and Cholesky factors in crop pixels, all float32."""
+        with torch.autocast(images.device.type, dtype=self.compute_dtype or torch.bfloat16,
+                            enabled=self.compute_dtype is not None):
+            return self._forward(images, detach_cen)
+
+    def _forward(self, images: torch.Tensor, detach_cen: bool) -> list[dict]:
         if self.config.encoder == "mobilenet_v2":
             x, detail = self.encoder(imagenet_normalise(images))  # (B, C, S/8, S/8), (B, 24, S/4, S/4)
         else:
@@ -154,14 +162,15 @@ class UGLLINet(nn.Module):
             y, bottleneck = hourglass(x)
             y = self.features[i](y)
             heatmaps = self.heads[i](y) if detail is None else self.heads[i](y, detail)  # (B, 68, H, H)
-            cen_in = bottleneck.flatten(1)                    # (B, C·b·b)
+            cen_in = bottleneck.flatten(1).float()            # (B, C·b·b)
             if detach_cen:
                 cen_in = cen_in.detach()
-            outputs.append({
-                "heatmaps": heatmaps,
-                "means": self.spatial_mean(heatmaps),         # (B, 68, 2)
-                "chol": self.cholesky(self.cen(cen_in)),     # (B, 68, 2, 2)
-            })
+            with torch.autocast(images.device.type, enabled=False):   # the maths in float32
+                outputs.append({
+                    "heatmaps": heatmaps.float(),
+                    "means": self.spatial_mean(heatmaps.float()),   # (B, 68, 2)
+                    "chol": self.cholesky(self.cen(cen_in)),        # (B, 68, 2, 2)
+                })
             if i < len(self.hourglasses) - 1:
                 if heatmaps.shape[-1] != y.shape[-1]:                 # heads at twice the hourglass size
                     heatmaps = F.avg_pool2d(heatmaps, 2)
