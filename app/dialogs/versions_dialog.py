@@ -7,6 +7,8 @@ import math
 from PySide6.QtWidgets import (QCheckBox, QDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout)
 
+from ..workers.folder_calibrator import KIND as CALIBRATION
+
 
 def change(version, key: str = "nme_io") -> str:
     """'8.12 → 6.40 %': a version's held-out figure before and after, or '–'."""
@@ -16,13 +18,20 @@ def change(version, key: str = "nme_io") -> str:
     return f"{before:.2f} → {after:.2f} %"
 
 
+def kind(version) -> str:
+    """How a version was made: 'calibrated' (its offsets and ellipses fitted to the reviewed
+    faces, the network unchanged) or 'fine-tuned' (the network trained on them)."""
+    return "calibrated" if version.config.get("kind") == CALIBRATION else "fine-tuned"
+
+
 def _number(value) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 class VersionsDialog(QDialog):
     """The folder's model versions with their held-out figures; one can be made active."""
-    COLUMNS = ("Version", "Created", "Parent", "Faces trained on", "Held-out NME_io", "Held-out NME_box", "Active")
+    COLUMNS = ("Version", "Kind", "Created", "Parent", "Faces trained on", "Held-out NME_io", "Held-out NME_box",
+               "Active")
 
     def __init__(self, control, parent=None):
         super().__init__(parent)
@@ -71,10 +80,10 @@ class VersionsDialog(QDialog):
         self.table.setRowCount(len(numbers))
         for row, number in enumerate(numbers):
             if number == 0:
-                cells = (f"v0 · {self.control.base_label()}", "", "", "", "", "", "")
+                cells = (f"v0 · {self.control.base_label()}", "starting model", "", "", "", "", "", "")
             else:
                 version = versions.get(number)
-                cells = (f"v{number}", version.created.replace("T", " "), f"v{version.parent}",
+                cells = (f"v{number}", kind(version), version.created.replace("T", " "), f"v{version.parent}",
                          str(len(version.trained_on)), change(version), change(version, "nme_box"), "")
             for column, text in enumerate(cells[:-1] + ("✓" if number == active else "",)):
                 self.table.setItem(row, column, QTableWidgetItem(text))

@@ -133,13 +133,14 @@ def test_fine_tune_cancel_finish_make_active_and_revert(qtbot, window, tiny16):
     # Revert to the starting model from the versions dialog.
     window.actions["model_versions"].trigger()
     versions = window.model_menu.versions_dialog
-    assert versions.table.rowCount() == 2 and versions.table.item(1, 6).text() == "✓"
-    assert versions.table.item(1, 4).text() == dialog.result_label.text().split("NME_io ")[1].split(",")[0]
+    assert versions.table.rowCount() == 2 and versions.table.item(1, 7).text() == "✓"
+    assert versions.table.item(1, 1).text() == "fine-tuned" and versions.table.item(0, 1).text() == "starting model"
+    assert versions.table.item(1, 5).text() == dialog.result_label.text().split("NME_io ")[1].split(",")[0]
     versions.select_version(0)
     with qtbot.waitSignal(window.prediction_done, timeout=20_000):
         qtbot.mouseClick(versions.activate_button, Qt.MouseButton.LeftButton)
     assert window.prediction.model_path == tiny16 and models.versions.active == 0
-    assert versions.table.item(0, 6).text() == "✓" and versions.table.item(1, 6).text() == ""
+    assert versions.table.item(0, 7).text() == "✓" and versions.table.item(1, 7).text() == ""
     assert all(face.prediction is not None for face in window.project.faces())
 
 

@@ -86,6 +86,9 @@ def test_ten_reviewed_faces_calibrate_turn_off_restores_and_the_folder_keeps_it(
     assert f"{version.before['nme_io']:.2f} → {version.after['nme_io']:.2f} %" in notice
     calibrated = state_dir(project) / "models" / "v1.pt"
     assert versions.active == 1 and window.prediction.model_path == calibrated
+    window.actions["model_versions"].trigger()
+    table = window.model_menu.versions_dialog.table
+    assert table.item(1, 1).text() == "calibrated" and table.item(1, 7).text() == "✓"
     identity = model_identity(calibrated)
     assert all(face.prediction.model == identity for face in others), "unreviewed faces predicted again"
     face = others[0]
