@@ -13,6 +13,7 @@ TEST_TIME = {
     "plain": dict.fromkeys(LABELS, False),             # the network alone, on the given box
     "flip": {"flip": True},
     "recrop": {"recrop": True},
+    "recrop-no-framer": {"recrop": True, "frame_first": False},   # the model's own first pass frames it
     "no-framer": {"frame_first": False},
     "no-prior": {"fuse_prior": False},
     "float32": {"precision": "float32"},               # where bfloat16 is the default (nets.device)

@@ -92,7 +92,7 @@ CLEAN_FRAMER = dict(FRAMER, augment=dataclasses.replace(FRAMER["augment"], **CLE
                     warmup_epochs=0, lr=3e-4, lr_milestones=(0.5,))
 # then the model longer on the clean labels, in bfloat16 where the CPU has it (twice the
 # epochs in the same hours): a higher rate again, stepped down twice
-LONG_CLEAN_STAGE = dict(CLEAN_STAGE, epochs=40, lr=5e-4, lr_milestones=(0.5, 0.8))
+LONG_CLEAN_STAGE = dict(CLEAN_STAGE, epochs=34, lr=5e-4, lr_milestones=(0.5, 0.8))
 # (folder, recipe, the stage whose final weights it starts from)
 STAGES = (("base", RECIPE, None), ("detector-boxes", DETECTOR_STAGE, "base"), ("framer", FRAMER, None),
           ("framed", FRAMED_STAGE, "detector-boxes"), ("photos", PHOTO_STAGE, "framed"),
