@@ -1,9 +1,10 @@
 """Train the bundled default model on 300-W (CPU is enough; resumable).
 
-    python scripts/train_bundled.py [--run-dir ~/uglli-runs/bundled-v5] [--max-minutes M]
-    python scripts/train_bundled.py --from-model v4.pt   # stages 6–7 only, from a shipped model
+    python scripts/train_bundled.py [--run-dir ~/uglli-runs/bundled-v6] [--max-minutes M]
+    python scripts/train_bundled.py --from-model v5.pt   # stage 8 only, from a shipped model
+    python scripts/train_bundled.py --limit 4 --epochs 1 --export --export-to /tmp/m.pt   # a quick look
 
-Seven ``fit`` runs, one after the other, each in its own folder of the run directory:
+Eight ``fit`` runs, one after the other, each in its own folder of the run directory:
 
 1. ``base/``, ``RECIPE`` (32 epochs): an ImageNet-pretrained MobileNetV2 pyramid under
    two hourglasses (192 px crops, heatmaps at 48×48), 3 warm-up epochs of L1 on the
@@ -27,9 +28,13 @@ Seven ``fit`` runs, one after the other, each in its own folder of the run direc
    convention (1-based files, 0-based inside: ``uglli_core.files.pts``) and mirrored without
    any offset. Models up to v4 were trained on labels read one pixel off, and on files
    that carried a size-dependent offset of their own; these stages are how v5 left
-   that offset behind. ``--from-model M`` starts them from the model file M (its
-   network and its framer) instead of running stages 1–5: v5 was made so, from v4.
-   The model of stage 7 and the framer of stage 6 are shipped.
+   that offset behind (v5 was made from v4's networks by running stages 6–7 only).
+8. ``long-clean/``, ``LONG_CLEAN_STAGE`` (34 epochs from clean's final weights): the
+   model longer on the clean labels, at a higher learning rate again, stepped down
+   twice; in bfloat16 where the CPU has it (``uglli_core.nets.device``). v6 was made so,
+   from v5: ``--from-model M`` puts the model file M's network where stage 7 ends and its
+   framer where stage 6 ends, and runs stage 8 only.
+   The model of stage 8 and the framer of stage 6 are shipped.
 
 The moving average is what is validated and shipped. See README, "Training", for why.
 
@@ -111,8 +116,8 @@ CALIBRATION_FACES = 300  # training faces, each as its crop and as a photo-like 
 
 
 def seed_from_model(run_dir: Path, model_file: Path) -> None:
-    """Put the networks of a shipped model file where stages 6 and 7 start from, as if
-    stages 1–5 had made them."""
+    """Put the networks of a shipped model file where the stages after :data:`FROM_MODEL`
+    start from, as if the stages before had made them."""
     shipped = load_checkpoint(model_file)
     for stage, network in FROM_MODEL.items():
         last = run_dir / stage / "last.pt"
@@ -126,7 +131,7 @@ def finished(folder: Path, epochs: int) -> bool:
     return last.exists() and load_checkpoint(last).get("epoch", 0) >= epochs
 
 
-def export(run_dir: Path, train: list) -> None:
+def export(run_dir: Path, train: list, destination: Path = BUNDLED_MODEL) -> None:
     """The run's final model and framer into resources/, with its test-time options, the
     x and y shift that put its points where the annotations do, the covariance scale that
     calibrates its ellipses and those that calibrate them after the shape prior, with
@@ -138,7 +143,7 @@ def export(run_dir: Path, train: list) -> None:
                   FRAMER_FIELD: {"model_config": framer["model_config"], "state_dict": framer["state_dict"]}}
     # mirrored training labels kept the annotations' offset: flip must undo it the same way
     mirror_shift = checkpoint["train_config"]["augment"].get("mirror_shift", 0.0)
-    picked = random.Random(0).sample(train, CALIBRATION_FACES)
+    picked = random.Random(0).sample(train, min(CALIBRATION_FACES, len(train)))
     detector = FaceDetector()
     crops = build_set(crop_face, picked, 0, detector)
     photos = build_set(photo_like_face, picked, 0, detector)
@@ -157,8 +162,8 @@ def export(run_dir: Path, train: list) -> None:
     shipped.shape_prior = dataclasses.replace(shipped.shape_prior,
                                               corrected_scales=calibrated_corrected_scales(shipped, faces))
     prior = shipped.shape_prior
-    export_model({**checkpoint, PRIOR_FIELD: prior_field(prior)}, BUNDLED_MODEL, test_time=test_time)
-    print(f"wrote {BUNDLED_MODEL}: test-time {test_time}, posterior scale {prior.posterior_scale:.3f}, "
+    export_model({**checkpoint, PRIOR_FIELD: prior_field(prior)}, destination, test_time=test_time)
+    print(f"wrote {destination}: test-time {test_time}, posterior scale {prior.posterior_scale:.3f}, "
           f"after 1/3/5 corrections {'/'.join(f'{v:.3f}' for v in prior.corrected_scales[:, 1])}, "
           f"from {len(crops)} training faces, each as its crop and as a photo-like image")
 
@@ -169,6 +174,10 @@ def main() -> None:
     parser.add_argument("--max-minutes", type=float, default=None, help="pause after this long; re-run to resume")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     parser.add_argument("--export", action="store_true", help="copy the run's final model into resources/")
+    parser.add_argument("--export-to", default=str(BUNDLED_MODEL), help="where --export writes the model")
+    parser.add_argument("--limit", type=int, default=0,
+                        help="a quick look: the first N training and validation faces only")
+    parser.add_argument("--epochs", type=int, default=0, help="a quick look: every stage runs N epochs")
     parser.add_argument("--from-model", default=None,
                         help="start stages 6-7 from this model file's networks instead of running stages 1-5")
     args = parser.parse_args()
@@ -177,16 +186,18 @@ def main() -> None:
     if not SPLIT_FILE.exists():  # made once, then fixed: 10% of each subset, seed 0
         save_split(SPLIT_FILE, split_records(records, 0.1, seed=0)[1])
     train, val = apply_split(records, SPLIT_FILE)
-    stages = STAGES
+    if args.limit:
+        train, val = train[:args.limit], val[:args.limit]
+    stages = [(name, dict(stage, epochs=args.epochs or stage["epochs"]), start) for name, stage, start in STAGES]
     if args.from_model:
         seed_from_model(run_dir, Path(args.from_model))
     if args.from_model or all((run_dir / stage / "last.pt").exists() and load_checkpoint(run_dir / stage / "last.pt")
                               .get("seeded") for stage in FROM_MODEL):
-        stages = [stage for stage in STAGES if stage[2] in FROM_MODEL]
+        stages = [stage for stage in stages if stage[2] in FROM_MODEL]
     if args.export:
         if not all(finished(run_dir / name, stage["epochs"]) for name, stage, _ in stages):
             raise SystemExit(f"{run_dir}: the run has not finished; run without --export first")
-        export(run_dir, train)
+        export(run_dir, train, Path(args.export_to))
         return
     for name, stage, start in stages:  # a finished stage is skipped; a paused one resumes
         if not finished(run_dir / name, stage["epochs"]):

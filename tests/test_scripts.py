@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from uglli_core.nets.checkpoint import BUNDLED_MODEL, save_checkpoint
+from uglli_core.nets.checkpoint import BUNDLED_MODEL, FRAMER_FIELD, load_checkpoint, save_checkpoint
 from uglli_core.nets.model import ModelConfig, UGLLINet
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
@@ -22,7 +22,7 @@ SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 IMPORTED = {"test_time.py": "bench_accuracy.py", "dlib_baseline.py": "bench_speed.py"}
 NOT_RUN = {
     "setup.sh": "installs the package; CI runs it before the suite",
-    "train_bundled.py": "its smoke test comes with its next change",
+    "train_bundled.py": "run twice (train, then export) by test_train_bundled_trains_and_exports",
 }
 CROPS = ["afw/1051618982_1", "afw/111076519_1", "afw/111076519_2", "afw/1130084326_1", "afw/1130084326_2"]
 SMALLEST_PHOTO = "2437602091"   # of afw-photos: 564×393, one face
@@ -93,3 +93,29 @@ def test_script_runs_on_a_tiny_input(script, inputs, tmp_path):
     done = subprocess.run([sys.executable, str(SCRIPTS / script), *args], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"{script} {' '.join(args)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+
+def test_train_bundled_trains_and_exports(tmp_path):
+    """From a shipped model (the bundled one stands in for v5) it runs stage 8 only, on 4
+    faces for 1 epoch, refuses to export before the stage is done, then exports a model
+    file that runs as the app runs it."""
+    if not BUNDLED_MODEL.is_file():
+        pytest.skip("no bundled model")
+    quick = ["--run-dir", str(tmp_path / "run"), "--from-model", str(BUNDLED_MODEL), "--limit", "4",
+             "--threads", "1"]
+    exported = tmp_path / "model.pt"
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(SCRIPTS / "train_bundled.py"), *quick, *args], cwd=tmp_path,
+                              env=os.environ | {"OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=600)
+
+    early = run("--epochs", "1", "--export", "--export-to", str(exported))
+    assert early.returncode != 0 and "has not finished" in early.stderr and not exported.exists()
+    trained = run("--epochs", "1")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["clean", "framer-clean", "long-clean"]
+    done = run("--epochs", "1", "--export", "--export-to", str(exported))
+    assert done.returncode == 0, done.stderr[-3000:]
+    model = load_checkpoint(exported)
+    assert model["epoch"] == 1 and model["parent"].endswith("clean/last.pt") and FRAMER_FIELD in model
+    assert {"x_shift", "y_shift", "covariance_scale", "frame_first", "fuse_prior"} <= set(model["test_time"])
