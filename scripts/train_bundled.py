@@ -1,10 +1,11 @@
 """Train the bundled default model on 300-W (CPU is enough; resumable).
 
-    python scripts/train_bundled.py [--run-dir ~/uglli-runs/bundled-v6] [--max-minutes M]
-    python scripts/train_bundled.py --from-model v5.pt   # stage 8 only, from a shipped model
-    python scripts/train_bundled.py --limit 4 --epochs 1 --export --export-to /tmp/m.pt   # a quick look
+    python scripts/train_bundled.py [--run-dir ~/uglli-runs/bundled-v5] [--max-minutes M]
+    python scripts/train_bundled.py --from-model v4.pt   # stages 6–7 only, from a shipped model
+    python scripts/train_bundled.py --from-model v4.pt --limit 4 --epochs 1   # a quick look (then the same
+                                                         # with --export --export-to /tmp/m.pt)
 
-Eight ``fit`` runs, one after the other, each in its own folder of the run directory:
+Seven ``fit`` runs, one after the other, each in its own folder of the run directory:
 
 1. ``base/``, ``RECIPE`` (32 epochs): an ImageNet-pretrained MobileNetV2 pyramid under
    two hourglasses (192 px crops, heatmaps at 48×48), 3 warm-up epochs of L1 on the
@@ -28,13 +29,9 @@ Eight ``fit`` runs, one after the other, each in its own folder of the run direc
    convention (1-based files, 0-based inside: ``uglli_core.files.pts``) and mirrored without
    any offset. Models up to v4 were trained on labels read one pixel off, and on files
    that carried a size-dependent offset of their own; these stages are how v5 left
-   that offset behind (v5 was made from v4's networks by running stages 6–7 only).
-8. ``long-clean/``, ``LONG_CLEAN_STAGE`` (34 epochs from clean's final weights): the
-   model longer on the clean labels, at a higher learning rate again, stepped down
-   twice; in bfloat16 where the CPU has it (``uglli_core.nets.device``). v6 was made so,
-   from v5: ``--from-model M`` puts the model file M's network where stage 7 ends and its
-   framer where stage 6 ends, and runs stage 8 only.
-   The model of stage 8 and the framer of stage 6 are shipped.
+   that offset behind. ``--from-model M`` starts them from the model file M (its
+   network and its framer) instead of running stages 1–5: v5 was made so, from v4.
+   The model of stage 7 and the framer of stage 6 are shipped.
 
 The moving average is what is validated and shipped. See README, "Training", for why.
 
@@ -95,17 +92,13 @@ CLEAN_LABELS = dict(mirror_shift=0.0)
 CLEAN_STAGE = dict(PHOTO_STAGE, augment=dataclasses.replace(PHOTO_STAGE["augment"], **CLEAN_LABELS), epochs=5)
 CLEAN_FRAMER = dict(FRAMER, augment=dataclasses.replace(FRAMER["augment"], **CLEAN_LABELS), epochs=6,
                     warmup_epochs=0, lr=3e-4, lr_milestones=(0.5,))
-# then the model longer on the clean labels, in bfloat16 where the CPU has it (twice the
-# epochs in the same hours): a higher rate again, stepped down twice
-LONG_CLEAN_STAGE = dict(CLEAN_STAGE, epochs=34, lr=5e-4, lr_milestones=(0.5, 0.8))
 # (folder, recipe, the stage whose final weights it starts from)
 STAGES = (("base", RECIPE, None), ("detector-boxes", DETECTOR_STAGE, "base"), ("framer", FRAMER, None),
           ("framed", FRAMED_STAGE, "detector-boxes"), ("photos", PHOTO_STAGE, "framed"),
-          ("framer-clean", CLEAN_FRAMER, "framer"), ("clean", CLEAN_STAGE, "photos"),
-          ("long-clean", LONG_CLEAN_STAGE, "clean"))
-MODEL_STAGE, FRAMER_STAGE = "long-clean", "framer-clean"
+          ("framer-clean", CLEAN_FRAMER, "framer"), ("clean", CLEAN_STAGE, "photos"))
+MODEL_STAGE, FRAMER_STAGE = "clean", "framer-clean"
 # with --from-model, the stages that the model file stands in for: (stage, which of its networks)
-FROM_MODEL = {"clean": "model", "framer-clean": FRAMER_FIELD}
+FROM_MODEL = {"photos": "model", "framer": FRAMER_FIELD}
 
 
 # How the shipped model is run (LandmarkPredictor): framed by the framer's points, then
@@ -116,8 +109,8 @@ CALIBRATION_FACES = 300  # training faces, each as its crop and as a photo-like 
 
 
 def seed_from_model(run_dir: Path, model_file: Path) -> None:
-    """Put the networks of a shipped model file where the stages after :data:`FROM_MODEL`
-    start from, as if the stages before had made them."""
+    """Put the networks of a shipped model file where stages 6 and 7 start from, as if
+    stages 1–5 had made them."""
     shipped = load_checkpoint(model_file)
     for stage, network in FROM_MODEL.items():
         last = run_dir / stage / "last.pt"

@@ -96,8 +96,8 @@ def test_script_runs_on_a_tiny_input(script, inputs, tmp_path):
 
 
 def test_train_bundled_trains_and_exports(tmp_path):
-    """From a shipped model (the bundled one stands in for v5) it runs stage 8 only, on 4
-    faces for 1 epoch, refuses to export before the stage is done, then exports a model
+    """From a shipped model (the bundled one stands in for v4) it runs stages 6 and 7 only, on 4
+    faces for 1 epoch each, refuses to export before the stage is done, then exports a model
     file that runs as the app runs it."""
     if not BUNDLED_MODEL.is_file():
         pytest.skip("no bundled model")
@@ -113,9 +113,9 @@ def test_train_bundled_trains_and_exports(tmp_path):
     assert early.returncode != 0 and "has not finished" in early.stderr and not exported.exists()
     trained = run("--epochs", "1")
     assert trained.returncode == 0, trained.stderr[-3000:]
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["clean", "framer-clean", "long-clean"]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["clean", "framer", "framer-clean", "photos"]
     done = run("--epochs", "1", "--export", "--export-to", str(exported))
     assert done.returncode == 0, done.stderr[-3000:]
     model = load_checkpoint(exported)
-    assert model["epoch"] == 1 and model["parent"].endswith("clean/last.pt") and FRAMER_FIELD in model
+    assert model["epoch"] == 1 and model["parent"].endswith("photos/last.pt") and FRAMER_FIELD in model
     assert {"x_shift", "y_shift", "covariance_scale", "frame_first", "fuse_prior"} <= set(model["test_time"])

@@ -80,3 +80,23 @@ def test_folding_the_batch_norms_keeps_what_the_network_computes():
         assert left < norms / 2, f"{norms - left} of {norms} folded"
         torch.testing.assert_close(after["means"], before["means"], atol=1e-4, rtol=1e-4)
         torch.testing.assert_close(after["chol"], before["chol"], atol=1e-4, rtol=1e-4)
+
+
+def test_last_only_gives_the_last_hourglass_as_the_full_forward_does():
+    torch.manual_seed(0)
+    net = UGLLINet(TINY).eval()
+    images = torch.rand(2, 3, 128, 128)
+    with torch.no_grad():
+        every, [last] = net(images), net(images, last_only=True)
+    assert len(every) == 2
+    for key in ("heatmaps", "means", "chol"):
+        torch.testing.assert_close(last[key], every[-1][key])
+
+
+def test_imagenet_normalisation_is_x_minus_mean_over_std_in_either_memory_layout():
+    from uglli_core.nets.encoder import IMAGENET_MEAN, IMAGENET_STD
+    from uglli_core.nets.model import imagenet_normalise
+    images = torch.rand(2, 3, 8, 8)
+    expected = (images - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    for layout in (torch.contiguous_format, torch.channels_last):
+        torch.testing.assert_close(imagenet_normalise(images.contiguous(memory_format=layout)), expected)

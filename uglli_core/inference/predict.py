@@ -323,7 +323,7 @@ class LandmarkPredictor:
         """(B, 3, S, S) → means (B, 68, 2) and covariances (B, 68, 2, 2), crop pixels."""
         if self.device.type == "cpu":
             images = images.contiguous(memory_format=torch.channels_last)
-        last = network(images)[-1]
+        [last] = network(images, last_only=True)
         return last["means"].double().cpu().numpy(), covariance(last["chol"].double()).cpu().numpy()
 
 

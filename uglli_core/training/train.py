@@ -275,7 +275,7 @@ def predict_crops(model: torch.nn.Module, crops: FaceCrops, device: torch.device
     model.eval()
     means, covs, truth = [], [], []
     for batch in DataLoader(crops, batch_size=batch_size):
-        last = model(batch["image"].to(device))[-1]
+        [last] = model(batch["image"].to(device), last_only=True)
         means.append(last["means"].cpu())
         covs.append(covariance(last["chol"]).cpu())
         truth.append(batch["points"])
