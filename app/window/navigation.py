@@ -97,14 +97,18 @@ class Navigation:
         self.pixmaps.clear()
 
     def show_where_the_work_is(self, edited: bool) -> None:
-        """After the first run on a folder, show its most uncertain face, unless the
-        reviewer has gone elsewhere or ``edited`` something meanwhile."""
-        opening, self._opening_image = self._opening_image, None
-        project = self.project_of()
-        if project is None or opening is None or self.canvas.image is not opening or edited:
+        """After the first run on a folder that scored a face, show its most uncertain face,
+        unless the reviewer has gone elsewhere or ``edited`` something meanwhile. A run that
+        ends with no face scored yet (the detector still at work) leaves it to the next."""
+        project, opening = self.project_of(), self._opening_image
+        if project is None or opening is None:
+            return
+        if self.canvas.image is not opening or edited:
+            self._opening_image = None
             return
         scored = [face for face in project.faces() if face.uncertainty is not None]
         if scored:
+            self._opening_image = None
             self.select_face(max(scored, key=lambda face: face.uncertainty))
 
     # -- faces ---------------------------------------------------------------------------

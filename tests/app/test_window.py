@@ -61,6 +61,19 @@ def test_after_prediction_the_most_uncertain_face_is_shown(make_window, open_and
     assert _in_view(window.canvas, *worst.box)
 
 
+def test_a_run_that_ends_before_any_face_is_scored_leaves_the_jump_to_the_next(qtbot, make_window,
+                                                                             annotated_photos_folder):
+    window = make_window()
+    with qtbot.waitSignal(window.prediction_done, timeout=60_000):
+        assert window.open_folder(annotated_photos_folder)
+        opening = window.canvas.image
+        assert all(face.uncertainty is None for face in window.project.faces())
+        window.navigation.show_where_the_work_is(edited=False)   # as a run that ended with nothing scored
+        assert window.canvas.image is opening
+    worst = max(window.project.faces(), key=lambda face: face.uncertainty)
+    assert window.canvas.face is worst
+
+
 def test_clicking_a_histogram_bar_filters_the_list(qtbot, make_window, open_and_predict, crops_folder):
     window = make_window()
     open_and_predict(window, crops_folder)
