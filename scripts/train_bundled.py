@@ -124,8 +124,8 @@ def finished(folder: Path, epochs: int) -> bool:
     return last.exists() and load_checkpoint(last).get("epoch", 0) >= epochs
 
 
-def export(run_dir: Path, train: list, destination: Path = BUNDLED_MODEL) -> None:
-    """The run's final model and framer into resources/, with its test-time options, the
+def export(run_dir: Path, train: list, destination: Path) -> None:
+    """The run's final model and framer into ``destination`` (resources/ by default), with its test-time options, the
     x and y shift that put its points where the annotations do, the covariance scale that
     calibrates its ellipses and those that calibrate them after the shape prior, with
     nothing corrected and after 1, 3 and 5 corrections, all measured on training faces

@@ -168,11 +168,12 @@ class UGLLINet(nn.Module):
                 cen_in = bottleneck.flatten(1).float()            # (B, C·b·b)
                 if detach_cen:
                     cen_in = cen_in.detach()
+                heatmaps32 = heatmaps.float()                     # (B, 68, H, H), one copy when bf16
                 with torch.autocast(images.device.type, enabled=False):   # the maths in float32
                     outputs.append({
-                        "heatmaps": heatmaps.float(),
-                        "means": self.spatial_mean(heatmaps.float()),   # (B, 68, 2)
-                        "chol": self.cholesky(self.cen(cen_in)),        # (B, 68, 2, 2)
+                        "heatmaps": heatmaps32,
+                        "means": self.spatial_mean(heatmaps32),   # (B, 68, 2)
+                        "chol": self.cholesky(self.cen(cen_in)),  # (B, 68, 2, 2)
                     })
             if not last:
                 if heatmaps.shape[-1] != y.shape[-1]:                 # heads at twice the hourglass size
