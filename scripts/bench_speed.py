@@ -96,8 +96,9 @@ def main() -> None:
         dlib_landmarks = lambda image, boxes: [dlib_model.landmarks(image, box) for box in boxes]  # noqa: E731
         dlib_rows = [("dlib (HOG + 68-point), plain loop", dlib_model.detect, dlib_landmarks, 0),
                      (f"dlib, same {workers} read-ahead threads", dlib_model.detect, dlib_landmarks, workers)]
-    print(f"\nwhole photos ({len(photos)} afw photos, decoding included):")
-    print_photo_speeds(photos, args.model, rows + dlib_rows)
+    if photos:
+        print(f"\nwhole photos ({len(photos)} afw photos, decoding included):")
+        print_photo_speeds(photos, args.model, rows + dlib_rows)
     if frames:
         print(f"\nsmall single-face photos ({len(frames)} ytf-frames, about 250 px, decoding included):")
         print_photo_speeds(frames, args.model, dlib_rows[:1])

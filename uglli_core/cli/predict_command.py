@@ -3,6 +3,7 @@ for annotated faces, how far each annotation disagrees with them."""
 from __future__ import annotations
 
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ from .predict_jobs import input_jobs, manifest_jobs
 from .progress import ProgressReporter
 
 PREDICT_BATCH = 32  # faces per network call, across images (18.6 ms/face on 2 cores, 33.8 at batch 1)
-PREDICT_MAX_BYTES = 256 << 20  # ... or fewer, so that decoded photos waiting stay under this
+PREDICT_MAX_BYTES = 128 << 20  # ... or fewer, so that decoded photos waiting stay under this (twice:
+                               # one batch on the network while the next one is gathered)
 
 
 def run_predict(args) -> int:
@@ -34,15 +36,22 @@ def run_predict(args) -> int:
     waiting: list[tuple] = []  # (image name, face number, box, image, annotation): batched across images
     annotated: list[tuple] = []  # (output record, landmarks, covariances, annotation) of annotated faces
     reporter = ProgressReporter(args.progress)
+    # the network runs a batch on a thread of its own while the next photos are read and
+    # searched: the read-ahead threads would otherwise wait for it, and a core stay idle
+    network = ThreadPoolExecutor(1, thread_name_prefix="uglli-network")
+    running: Future | None = None  # the batch on the network
     try:
         with network_threads(any(known is None for *_, known in jobs)):
             for done, prepared in enumerate(read_ahead(jobs, _read_and_detect, args.workers), start=1):
                 images_read += _faces_to_predict(prepared, waiting, errors)
                 if len(waiting) >= PREDICT_BATCH or _waiting_bytes(waiting) >= PREDICT_MAX_BYTES:
-                    faces += _predict_waiting(predictor, waiting, annotated)
+                    faces += running.result() if running else []
+                    running = network.submit(_predict_waiting, predictor, waiting[:], annotated)
+                    waiting.clear()
                 reporter({"event": "predict", "done": done, "total": len(jobs), "faces": len(faces) + len(waiting)})
-            faces += _predict_waiting(predictor, waiting, annotated)
+            faces += (running.result() if running else []) + _predict_waiting(predictor, waiting, annotated)
     finally:
+        network.shutdown(cancel_futures=True)
         reporter.close()
     _add_disagreement(annotated)
     info = predictor.info
@@ -90,8 +99,8 @@ def _waiting_bytes(waiting: list) -> int:
 
 
 def _predict_waiting(predictor, waiting: list, annotated: list) -> list[dict]:
-    """Predict the queued faces in one batch, as output records, and empty the queue; the
-    annotated ones also go on ``annotated``."""
+    """Predict the queued faces in one batch, as output records; the annotated ones also go
+    on ``annotated``."""
     if not waiting:
         return []
     predictions = predictor.predict_faces([(image, box) for _, _, box, image, _ in waiting], PREDICT_BATCH)
@@ -109,7 +118,6 @@ def _predict_waiting(predictor, waiting: list, annotated: list) -> list[dict]:
         if annotation is not None:
             record["annotation"] = annotation.round(3).tolist()
             annotated.append((record, prediction.landmarks, prediction.covariances, annotation))
-    waiting.clear()
     return records
 
 
