@@ -4,6 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 OUTER_EYE_CORNERS = (36, 45)
+# the iBUG 68 points by part of the face
+FACE_PARTS = {"all": slice(0, 68), "jaw": slice(0, 17), "brows": slice(17, 27), "nose": slice(27, 36),
+              "eyes": slice(36, 48), "mouth": slice(48, 68)}
 FAILURE_NME_IO = 10.0     # percent
 AUC_CUTOFF = 7.0          # percent, NME_box
 CALIBRATED_COVERAGE = float(100 * (1 - np.exp(-0.5)))  # 39.35 %: P(χ²₂ ≤ 1)

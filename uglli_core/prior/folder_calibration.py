@@ -41,13 +41,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..maths.metrics import OUTER_EYE_CORNERS
+from ..maths.metrics import FACE_PARTS, OUTER_EYE_CORNERS
 from ..nets.checkpoint import CheckpointError
 from .shape_prior import N_POINTS, ShapePrior, Similarity
 
 FIELD = "folder_calibration"
-FACE_PARTS = {"all": slice(0, 68), "jaw": slice(0, 17), "brows": slice(17, 27), "nose": slice(27, 36),
-              "eyes": slice(36, 48), "mouth": slice(48, 68)}
 
 
 @dataclass(frozen=True)
