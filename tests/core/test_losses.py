@@ -51,20 +51,3 @@ def test_warmup_sends_no_gradient_through_the_means_from_the_gll():
     # only the L1 term reaches the means: its gradient is sign(μ − p) / 68 per coordinate
     torch.testing.assert_close(means.grad, torch.full_like(means, -1 / 68))
     assert chol.grad.abs().sum() > 0
-
-
-def test_l1_gll_pulls_the_means_by_l1_alone_and_trains_the_covariances():
-    means = torch.zeros(1, 68, 2, requires_grad=True)
-    chol = _random_cholesky((1, 68)).float().requires_grad_()
-    stacked_loss([{"means": means, "chol": chol}], torch.ones(1, 68, 2), "l1_gll").backward()
-    torch.testing.assert_close(means.grad, torch.full_like(means, -1 / 68))
-    assert chol.grad.abs().sum() > 0
-
-
-def test_l1_weight_adds_l1_on_the_means_to_the_gll():
-    torch.manual_seed(0)
-    target = torch.randn(2, 68, 2)
-    outputs = [{"means": torch.randn(2, 68, 2), "chol": _random_cholesky((2, 68)).float()}]
-    plain = stacked_loss(outputs, target, "gll")
-    l1 = (target - outputs[0]["means"]).abs().sum(-1).mean()
-    torch.testing.assert_close(stacked_loss(outputs, target, "gll", l1_weight=0.5), plain + 0.5 * l1)

@@ -75,15 +75,11 @@ def heatmap_error(heatmaps: torch.Tensor, targets: torch.Tensor) -> torch.Tensor
 def stacked_loss(outputs: list[dict], target: torch.Tensor, kind: str,
                  weights: list[float] | None = None, heatmap_weight: float = 0.0,
                  grid: torch.Tensor | None = None, sigma: float = 1.5,
-                 label_variance: torch.Tensor | None = None, l1_weight: float = 0.0) -> torch.Tensor:
+                 label_variance: torch.Tensor | None = None) -> torch.Tensor:
     """Σᵢ λᵢ · mean over batch and landmarks of the per-landmark loss of hourglass i.
 
-    kind: ``gll`` (the paper), ``mse`` (ablation: Σ = I), ``warmup`` and ``l1_gll`` (L1 on
-    the means, plus the GLL of the CEN on detached means so the covariances learn
-    meanwhile; the warm-up also detaches the CEN's input, see ``UGLLINet.forward``).
-    ``l1_weight`` > 0 adds that much L1 on the means to any kind: the GLL weighs a mean's
-    error by Σ⁻¹, so along a direction the network is unsure of (a jaw point along the
-    jaw) it hardly pulls the mean, while NME counts every direction alike.
+    kind: ``gll`` (the paper), ``mse`` (ablation: Σ = I), ``warmup`` (L1 on the means,
+    plus the GLL of the CEN on detached means so the covariances learn meanwhile).
     ``heatmap_weight`` > 0 adds that much of :func:`heatmap_error` against Gaussian
     bumps of ``sigma`` cells on ``grid`` (the heatmap cell centres): it keeps the
     heatmaps peaked, so stray positive cells do not drag the ReLU mean.
@@ -99,13 +95,11 @@ def stacked_loss(outputs: list[dict], target: torch.Tensor, kind: str,
             per_landmark = gaussian_nll(out["means"], out["chol"], target, label_variance)
         elif kind == "mse":
             per_landmark = squared_error(out["means"], target)
-        elif kind in ("warmup", "l1_gll"):
+        elif kind == "warmup":
             per_landmark = (l1_error(out["means"], target)
                             + gaussian_nll(out["means"].detach(), out["chol"], target, label_variance))
         else:
             raise ValueError(f"unknown loss {kind!r}")
-        if l1_weight:
-            per_landmark = per_landmark + l1_weight * l1_error(out["means"], target)
         if bumps is not None:
             per_landmark = per_landmark + heatmap_weight * heatmap_error(out["heatmaps"], bumps)
         total = total + weight * per_landmark.mean()

@@ -55,8 +55,7 @@ class TrainConfig:
     lr_gamma: float = 0.3
     weight_decay: float = 0.0
     warmup_epochs: int = 8                  # L1 on means first (0 when fine-tuning)
-    loss: str = "gll"                       # "gll" (paper), "l1_gll" or "mse" (ablation: Σ = I); see stacked_loss
-    mean_l1_weight: float = 0.0             # > 0: add this much L1 on the means to the loss
+    loss: str = "gll"                       # "gll" (paper) or "mse" (ablation: Σ = I)
     hourglass_weights: tuple | None = None  # λᵢ; equal by default
     heatmap_weight: float = 0.0             # > 0: also fit the heatmaps to Gaussian bumps
     heatmap_sigma: float = 1.5              # their width, in heatmap cells
@@ -185,8 +184,7 @@ def fit(config: TrainConfig, train_records: list[FaceRecord], val_records: list[
             variance = batch["label_variance"].to(device) if batch["label_variance"].any() else None
             outputs = model(images, detach_cen=phase == "warmup")
             loss = stacked_loss(outputs, target, phase, config.hourglass_weights, config.heatmap_weight,
-                                getattr(model, "module", model).grid, config.heatmap_sigma, variance,
-                                config.mean_l1_weight)
+                                getattr(model, "module", model).grid, config.heatmap_sigma, variance)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
