@@ -13,7 +13,7 @@ from .files.pts import N_LANDMARKS, PtsError, read_pts, write_pts
 from .files.records import (AnnotationIndex, DatasetError, FaceRecord, annotation_files, read_annotations,
                             read_folder, read_manifest, read_records)
 from .inference.predict import FacePrediction, LandmarkPredictor
-from .inference.read_ahead import Prepared, network_threads, read_ahead
+from .inference.read_ahead import NetworkLane, Prepared, network_threads, read_ahead
 from .maths.geometry import Box
 from .nets.checkpoint import BUNDLED_MODEL, CheckpointError, describe, load_checkpoint
 from .prior.folder_calibration import FolderCalibration
@@ -25,7 +25,7 @@ from .tuning.folder_calibration import CalibrationResult, calibrate_model, learn
 __all__ = [
     "AnnotationIndex", "BUNDLED_MODEL", "Box", "CalibrationResult", "CheckpointError", "DatasetError",
     "FacePrediction", "FaceRecord", "FineTuneResult", "FolderCalibration", "IMAGE_EXTENSIONS", "ImageReadError",
-    "LandmarkPredictor", "N_LANDMARKS", "Prepared", "PtsError", "ShapePrior", "ShapePriorError",
+    "LandmarkPredictor", "N_LANDMARKS", "NetworkLane", "Prepared", "PtsError", "ShapePrior", "ShapePriorError",
     "annotation_files", "calibrate_model", "describe", "detect_faces", "evaluate_records", "fine_tune",
     "is_image_file", "learn_folder_calibration", "load_checkpoint", "load_image", "load_shape_prior",
     "network_threads", "read_ahead", "read_annotations", "read_folder", "read_manifest", "read_pts",

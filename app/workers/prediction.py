@@ -26,8 +26,8 @@ from typing import NamedTuple
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
-from uglli_core import (CheckpointError, ImageReadError, LandmarkPredictor, Prepared, annotation_files, detect_faces,
-                        load_image, network_threads, read_ahead)
+from uglli_core import (CheckpointError, ImageReadError, LandmarkPredictor, NetworkLane, Prepared, annotation_files,
+                        detect_faces, load_image, network_threads, read_ahead)
 from uglli_core.files.images import box_problem
 from uglli_core.files.records import MANIFEST_NAME, tight_box
 from uglli_core.maths.geometry import Box
@@ -159,9 +159,11 @@ class PredictionWorker(QObject):
 
     def _run(self, run: int, jobs: list[ImageJob], done_before: int, total: int) -> None:
         batch: list[tuple[int, np.ndarray, Box, int | None]] = []
-        waiting = 0  # jobs whose faces sit in the batch
+        waiting = 0    # jobs whose faces sit in the batch
+        on_network = 0  # ... and in the batch the network is running
         detecting = any(job.detect for job in jobs)
         with (network_threads(detecting),
+              NetworkLane(lambda faces: self._predict(run, faces)) as network,  # the batch runs while the next is read
               closing(read_ahead(jobs, _read)) as prepared_jobs):  # closing drops the reads not started
             for done, prepared in enumerate(prepared_jobs, start=done_before + 1):
                 if self._cancelled(run):
@@ -170,11 +172,13 @@ class PredictionWorker(QObject):
                 batch += faces
                 waiting += bool(faces)
                 if len(batch) >= BATCH_SIZE:
-                    self._predict(run, batch)
-                    batch, waiting = [], 0
-                self.progress.emit(run, done - waiting, total)
+                    network.submit(batch)
+                    batch, waiting, on_network = [], 0, waiting
+                self.progress.emit(run, done - waiting - on_network, total)
+            network.wait()
         if batch and not self._cancelled(run):
             self._predict(run, batch)
+        if not self._cancelled(run):
             self.progress.emit(run, done_before + len(jobs), total)
 
     def _faces_to_predict(self, run: int, prepared: Prepared) -> list[tuple[int, np.ndarray, Box, int | None]]:

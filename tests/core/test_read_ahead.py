@@ -5,7 +5,7 @@ import time
 import pytest
 import torch
 
-from uglli_core.inference.read_ahead import network_threads, read_ahead
+from uglli_core.inference.read_ahead import NetworkLane, network_threads, read_ahead
 
 
 @pytest.mark.parametrize("workers", [0, 1, 3])
@@ -48,3 +48,45 @@ def test_network_threads_restores_the_count():
     assert torch.get_num_threads() == before
     with network_threads(detecting=False):
         assert torch.get_num_threads() == before
+
+
+def test_the_network_lane_runs_one_batch_at_a_time_in_order_while_the_caller_goes_on():
+    running, seen, overlap = threading.Event(), [], []
+    release = threading.Event()
+
+    def run(batch):
+        overlap.append(running.is_set())
+        running.set()
+        release.wait(5)
+        seen.append(batch)
+        running.clear()
+        return sum(batch)
+
+    with NetworkLane(run) as lane:
+        batch = [1, 2]
+        assert lane.submit(batch) is None          # nothing ran before
+        batch.clear()                              # the caller reuses its list: the lane kept a copy
+        assert running.wait(5)                     # the batch runs while the caller goes on
+        release.set()
+        assert lane.submit([3]) == 3               # waits for the first, starts the second
+        assert lane.wait() == 3
+        assert lane.wait() is None
+    assert seen == [[1, 2], [3]] and not any(overlap)
+
+
+def test_the_network_lane_hands_a_batchs_error_to_the_caller_and_waits_on_leaving():
+    finished = []
+
+    def run(batch):
+        if batch == ["bad"]:
+            raise ValueError("bad batch")
+        time.sleep(0.05)
+        finished.append(batch)
+
+    lane = NetworkLane(run)
+    lane.submit(["bad"])
+    with pytest.raises(ValueError, match="bad batch"):
+        lane.wait()
+    with lane:
+        lane.submit(["slow"])
+    assert finished == [["slow"]]                  # leaving waited for the batch still running

@@ -3,7 +3,6 @@ for annotated faces, how far each annotation disagrees with them."""
 from __future__ import annotations
 
 import sys
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,7 @@ from ..files import json_text
 from ..files.images import ImageReadError, box_problem, load_image
 from ..files.pts import COORDINATES, atomic_write_text
 from ..files.records import tight_box
-from ..inference.read_ahead import network_threads, read_ahead
+from ..inference.read_ahead import NetworkLane, network_threads, read_ahead
 from .commands import load_predictor
 from .predict_jobs import input_jobs, manifest_jobs
 from .progress import ProgressReporter
@@ -36,22 +35,17 @@ def run_predict(args) -> int:
     waiting: list[tuple] = []  # (image name, face number, box, image, annotation): batched across images
     annotated: list[tuple] = []  # (output record, landmarks, covariances, annotation) of annotated faces
     reporter = ProgressReporter(args.progress)
-    # the network runs a batch on a thread of its own while the next photos are read and
-    # searched: the read-ahead threads would otherwise wait for it, and a core stay idle
-    network = ThreadPoolExecutor(1, thread_name_prefix="uglli-network")
-    running: Future | None = None  # the batch on the network
     try:
-        with network_threads(any(known is None for *_, known in jobs)):
+        with (network_threads(any(known is None for *_, known in jobs)),
+              NetworkLane(lambda batch: _predict_waiting(predictor, batch, annotated)) as network):
             for done, prepared in enumerate(read_ahead(jobs, _read_and_detect, args.workers), start=1):
                 images_read += _faces_to_predict(prepared, waiting, errors)
                 if len(waiting) >= PREDICT_BATCH or _waiting_bytes(waiting) >= PREDICT_MAX_BYTES:
-                    faces += running.result() if running else []
-                    running = network.submit(_predict_waiting, predictor, waiting[:], annotated)
+                    faces += network.submit(waiting) or []
                     waiting.clear()
                 reporter({"event": "predict", "done": done, "total": len(jobs), "faces": len(faces) + len(waiting)})
-            faces += (running.result() if running else []) + _predict_waiting(predictor, waiting, annotated)
+            faces += (network.wait() or []) + _predict_waiting(predictor, waiting, annotated)
     finally:
-        network.shutdown(cancel_futures=True)
         reporter.close()
     _add_disagreement(annotated)
     info = predictor.info
