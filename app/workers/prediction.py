@@ -1,9 +1,9 @@
 """Face detection and landmark prediction on a worker thread.
 
 :class:`PredictionWorker` is a QObject living in its own QThread; it loads the model
-once and predicts in batches, checking its cancel flag between images, while
-read-ahead threads decode the next images and run the detector where no boxes are
-known. It never touches the project:
+once and predicts in batches on a thread of its own (``NetworkLane``), checking its
+cancel flag between images, while read-ahead threads decode the next images and run
+the detector where no boxes are known. It never touches the project:
 results travel back by signal and :class:`PredictionController` (GUI thread) records
 them. A result whose face has meanwhile been moved or deleted is dropped; that face
 is still waiting and will be predicted on the next run, so a run resumes where the
