@@ -28,6 +28,7 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from uglli_core import (CheckpointError, ImageReadError, LandmarkPredictor, NetworkLane, Prepared, annotation_files,
                         detect_faces, load_image, network_threads, read_ahead)
+from uglli_core.inference.read_ahead import BATCH_MAX_BYTES, distinct_bytes
 from uglli_core.files.images import box_problem
 from uglli_core.files.records import MANIFEST_NAME, tight_box
 from uglli_core.maths.geometry import Box
@@ -171,7 +172,7 @@ class PredictionWorker(QObject):
                 faces = self._faces_to_predict(run, prepared)
                 batch += faces
                 waiting += bool(faces)
-                if len(batch) >= BATCH_SIZE:
+                if len(batch) >= BATCH_SIZE or distinct_bytes(image for _, image, _, _ in batch) >= BATCH_MAX_BYTES:
                     network.submit(batch)
                     batch, waiting, on_network = [], 0, waiting
                 self.progress.emit(run, done - waiting - on_network, total)

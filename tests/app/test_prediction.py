@@ -30,6 +30,21 @@ def test_cancelled_prediction_resumes_where_it_stopped(qtbot, make_window, crops
     assert max(runs) == 5 - len(predicted)  # only the faces still waiting were sent
 
 
+def test_batches_go_to_the_network_early_when_their_photos_pass_the_memory_budget(qtbot, make_window,
+                                                                                 open_and_predict, crops_folder,
+                                                                                 monkeypatch):
+    from uglli_core import LandmarkPredictor
+
+    batches = []
+    predict_faces = LandmarkPredictor.predict_faces
+    monkeypatch.setattr(LandmarkPredictor, "predict_faces",
+                        lambda self, faces, batch_size=32: batches.append(len(faces)) or predict_faces(self, faces))
+    monkeypatch.setattr(app.workers.prediction, "BATCH_MAX_BYTES", 1)   # every photo passes it alone
+    project = open_and_predict(make_window(), crops_folder)
+    assert batches == [1, 1, 1, 1, 1]
+    assert all(f.prediction is not None for f in project.faces())
+
+
 def test_detector_finds_faces_and_misses_are_reported(qtbot, make_window, open_and_predict, photos_folder,
                                                       monkeypatch):
     def fake_detector(image):

@@ -132,8 +132,8 @@ def test_predict_batches_faces_across_images_within_a_memory_budget(five_faces, 
     monkeypatch.setattr(LandmarkPredictor, "predict_faces",
                         lambda self, faces, batch_size=32: batches.append(len(faces)) or predict_faces(self, faces))
     outputs = []
-    for budget in (cli.PREDICT_MAX_BYTES, 1):  # 1 byte: every image is predicted on its own
-        monkeypatch.setattr(cli, "PREDICT_MAX_BYTES", budget)
+    for budget in (cli.BATCH_MAX_BYTES, 1):  # 1 byte: every image is predicted on its own
+        monkeypatch.setattr(cli, "BATCH_MAX_BYTES", budget)
         batches.clear()
         out = tmp_path / f"{budget}.json"
         assert main(["predict", "--manifest", str(five_faces / "MANIFEST.csv"), "--model", str(tiny_model),

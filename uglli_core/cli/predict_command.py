@@ -12,14 +12,12 @@ from ..files import json_text
 from ..files.images import ImageReadError, box_problem, load_image
 from ..files.pts import COORDINATES, atomic_write_text
 from ..files.records import tight_box
-from ..inference.read_ahead import NetworkLane, network_threads, read_ahead
+from ..inference.read_ahead import BATCH_MAX_BYTES, NetworkLane, distinct_bytes, network_threads, read_ahead
 from .commands import load_predictor
 from .predict_jobs import input_jobs, manifest_jobs
 from .progress import ProgressReporter
 
 PREDICT_BATCH = 32  # faces per network call, across images (18.6 ms/face on 2 cores, 33.8 at batch 1)
-PREDICT_MAX_BYTES = 128 << 20  # ... or fewer, so that decoded photos waiting stay under this (twice:
-                               # one batch on the network while the next one is gathered)
 
 
 def run_predict(args) -> int:
@@ -40,7 +38,7 @@ def run_predict(args) -> int:
               NetworkLane(lambda batch: _predict_waiting(predictor, batch, annotated)) as network):
             for done, prepared in enumerate(read_ahead(jobs, _read_and_detect, args.workers), start=1):
                 images_read += _faces_to_predict(prepared, waiting, errors)
-                if len(waiting) >= PREDICT_BATCH or _waiting_bytes(waiting) >= PREDICT_MAX_BYTES:
+                if len(waiting) >= PREDICT_BATCH or distinct_bytes(image for *_, image, _ in waiting) >= BATCH_MAX_BYTES:
                     faces += network.submit(waiting) or []
                     waiting.clear()
                 reporter({"event": "predict", "done": done, "total": len(jobs), "faces": len(faces) + len(waiting)})
@@ -86,10 +84,6 @@ def _faces_to_predict(prepared, waiting: list, errors: list) -> bool:
             annotation = None  # as the app does: the face is predicted, its annotation is refused
         waiting.append((name, number, box, image, annotation))
     return True
-
-
-def _waiting_bytes(waiting: list) -> int:
-    return sum({id(image): image.nbytes for *_, image, _ in waiting}.values())
 
 
 def _predict_waiting(predictor, waiting: list, annotated: list) -> list[dict]:

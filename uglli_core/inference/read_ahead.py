@@ -83,6 +83,15 @@ def read_ahead(items: Iterable[Item], prepare: Callable[[Item], Result],
 
 _END = object()
 
+# Decoded photos a batch may hold before it goes to the network early. One batch runs
+# while the next is gathered, so twice this, besides the read-ahead threads' photos.
+BATCH_MAX_BYTES = 128 << 20
+
+
+def distinct_bytes(images: Iterable) -> int:
+    """Bytes of the distinct arrays among ``images``: a photo with several faces counts once."""
+    return sum({id(image): image.nbytes for image in images}.values())
+
 
 class NetworkLane(Generic[Batch, Result]):
     """``run(batch)`` for one batch at a time, in order, on a thread of its own, while the
