@@ -28,9 +28,9 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from uglli_core import (CheckpointError, ImageReadError, LandmarkPredictor, NetworkLane, Prepared, annotation_files,
                         detect_faces, load_image, network_threads, read_ahead)
-from uglli_core.inference.read_ahead import BATCH_MAX_BYTES, distinct_bytes
 from uglli_core.files.images import box_problem
 from uglli_core.files.records import MANIFEST_NAME, tight_box
+from uglli_core.inference.read_ahead import BATCH_MAX_BYTES, distinct_bytes
 from uglli_core.maths.geometry import Box
 from uglli_core.nets.checkpoint import model_identity
 

@@ -38,7 +38,8 @@ def run_predict(args) -> int:
               NetworkLane(lambda batch: _predict_waiting(predictor, batch, annotated)) as network):
             for done, prepared in enumerate(read_ahead(jobs, _read_and_detect, args.workers), start=1):
                 images_read += _faces_to_predict(prepared, waiting, errors)
-                if len(waiting) >= PREDICT_BATCH or distinct_bytes(image for *_, image, _ in waiting) >= BATCH_MAX_BYTES:
+                images = (image for *_, image, _ in waiting)
+                if len(waiting) >= PREDICT_BATCH or distinct_bytes(images) >= BATCH_MAX_BYTES:
                     faces += network.submit(waiting) or []
                     waiting.clear()
                 reporter({"event": "predict", "done": done, "total": len(jobs), "faces": len(faces) + len(waiting)})
